@@ -1,0 +1,56 @@
+package schemas
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Reason is a short, stable code for why a record was rejected. It appears in
+// dead-letter headers, metrics labels and logs.
+type Reason string
+
+const (
+	ReasonInvalidJSON   Reason = "invalid_json"
+	ReasonMissingField  Reason = "missing_field"
+	ReasonInvalidField  Reason = "invalid_field"
+	ReasonUnknownRegion Reason = "unknown_region"
+	ReasonOversized     Reason = "oversized"
+	ReasonLimitExceeded Reason = "limit_exceeded"
+)
+
+// maxQuotedValue is how many bytes of an offending value an error message
+// quotes, so a huge field cannot blow up logs or dead-letter headers.
+const maxQuotedValue = 64
+
+// FieldError reports a record that was rejected because of one field.
+type FieldError struct {
+	Reason Reason
+	// Field is the JSON field name, or "" when the whole record is at fault.
+	Field string
+	// Value is the offending value as text, already shortened for display.
+	Value string
+	// Detail says what is wrong in a few words, such as "must be 1 to 5".
+	Detail string
+}
+
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("schemas: %s: %s", e.Reason, e.Detail)
+	}
+	if e.Value == "" {
+		return fmt.Sprintf("schemas: %s %s: %s", e.Reason, e.Field, e.Detail)
+	}
+	return fmt.Sprintf("schemas: %s %s %s: %s", e.Reason, e.Field, e.Value, e.Detail)
+}
+
+// fieldErr builds a FieldError, quoting and shortening a string value.
+func fieldErr(reason Reason, field, value, detail string) *FieldError {
+	return &FieldError{Reason: reason, Field: field, Value: quote(value), Detail: detail}
+}
+
+func quote(v string) string {
+	if len(v) > maxQuotedValue {
+		return strconv.Quote(v[:maxQuotedValue]) + "..."
+	}
+	return strconv.Quote(v)
+}
