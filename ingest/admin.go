@@ -1,0 +1,81 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// PartitionCount returns the partition count shared by topics, or an error
+// naming the topic that is missing or differs. Co-partitioned topics must
+// agree, or a session's records would split across partition numbers.
+func PartitionCount(ctx context.Context, brokers []string, topics []string) (int, error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	resp, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return 0, fmt.Errorf("ingest: read metadata from %v: %w", brokers, err)
+	}
+
+	count := -1
+	for _, t := range resp.Topics {
+		if t.Error != nil {
+			return 0, fmt.Errorf("ingest: topic %s: %w", t.Name, t.Error)
+		}
+		n := len(t.Partitions)
+		if count >= 0 && n != count {
+			return 0, fmt.Errorf("ingest: topic %s has %d partitions but %s has %d; co-partitioned topics need the same count", t.Name, n, topics[0], count)
+		}
+		count = n
+	}
+	if count <= 0 {
+		return 0, errors.New("ingest: no partitions found for " + fmt.Sprint(topics))
+	}
+	return count, nil
+}
+
+// CreateTopics creates each topic with partitions partitions unless it
+// exists already. Replication factor is 1 unless replicas is larger.
+func CreateTopics(ctx context.Context, brokers []string, partitions, replicas int, topics ...string) error {
+	if replicas < 1 {
+		replicas = 1
+	}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	req := &kafka.CreateTopicsRequest{}
+	for _, t := range topics {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replicas})
+	}
+	resp, err := client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("ingest: create topics on %v: %w", brokers, err)
+	}
+	for topic, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("ingest: create topic %s: %w", topic, err)
+		}
+	}
+	return nil
+}
+
+// CheckBroker dials the first reachable broker within ctx and reports a
+// clear error naming the addresses when none answers.
+func CheckBroker(ctx context.Context, brokers []string) error {
+	var errs []error
+	for _, b := range brokers {
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return fmt.Errorf("ingest: invalid broker address %q: want host:port", b)
+		}
+		d := net.Dialer{Timeout: 5 * time.Second}
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("ingest: no Kafka broker reachable at %v: %w", brokers, errors.Join(errs...))
+}

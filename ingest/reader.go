@@ -1,0 +1,151 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/segmentio/kafka-go"
+)
+
+// FirstOffset asks a PartitionReader to start at the earliest retained record.
+const FirstOffset = kafka.FirstOffset
+
+// ReaderConfig configures a PartitionReader.
+type ReaderConfig struct {
+	Brokers []string
+	// Partition is the partition number read from every topic.
+	Partition int
+	// Start maps each topic to the offset of the first record to read, or to
+	// FirstOffset.
+	Start map[string]int64
+	// MaxWait bounds how long one fetch waits for new records on the broker.
+	// Default 100ms.
+	MaxWait time.Duration
+	Log     zerolog.Logger
+}
+
+// PartitionReader reads one partition number of several co-partitioned
+// topics and hands out their records in batches. Records of one topic keep
+// their order; records of different topics interleave in arrival order.
+type PartitionReader struct {
+	readers []*kafka.Reader
+	records chan Record
+	errs    chan error
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	once    sync.Once
+}
+
+// NewPartitionReader starts one fetch loop per topic in cfg.Start. Close
+// stops them.
+func NewPartitionReader(cfg ReaderConfig) (*PartitionReader, error) {
+	if len(cfg.Brokers) == 0 {
+		return nil, errors.New("ingest: no brokers configured")
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 100 * time.Millisecond
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &PartitionReader{records: make(chan Record, 1024), errs: make(chan error, 1), cancel: cancel}
+	for topic, start := range cfg.Start {
+		kr := kafka.NewReader(kafka.ReaderConfig{
+			Brokers:        cfg.Brokers,
+			Topic:          topic,
+			Partition:      cfg.Partition,
+			MinBytes:       1,
+			MaxBytes:       16 << 20,
+			MaxWait:        cfg.MaxWait,
+			QueueCapacity:  1024,
+			ReadBackoffMin: 50 * time.Millisecond,
+			ReadBackoffMax: time.Second,
+			ErrorLogger:    kafkaLogger(cfg.Log, topic, cfg.Partition),
+		})
+		if err := kr.SetOffset(start); err != nil {
+			r.Close()
+			kr.Close()
+			return nil, fmt.Errorf("ingest: set offset %d on %s/%d: %w", start, topic, cfg.Partition, err)
+		}
+		r.readers = append(r.readers, kr)
+		r.wg.Add(1)
+		go r.fetch(ctx, kr)
+	}
+	return r, nil
+}
+
+func (r *PartitionReader) fetch(ctx context.Context, kr *kafka.Reader) {
+	defer r.wg.Done()
+	for {
+		m, err := kr.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				select {
+				case r.errs <- fmt.Errorf("ingest: fetch %s/%d: %w", kr.Config().Topic, kr.Config().Partition, err):
+				default:
+				}
+			}
+			return
+		}
+		select {
+		case r.records <- fromMessage(m):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Next blocks until at least one record is available or ctx ends, then
+// gathers more for up to linger, returning at most max records. It returns
+// ctx.Err() when ctx ends first, and a fetch error if a fetch loop failed.
+func (r *PartitionReader) Next(ctx context.Context, max int, linger time.Duration) ([]Record, error) {
+	var batch []Record
+	select {
+	case rec := <-r.records:
+		batch = append(batch, rec)
+	case err := <-r.errs:
+		return nil, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+
+	timer := time.NewTimer(linger)
+	defer timer.Stop()
+	for len(batch) < max {
+		select {
+		case rec := <-r.records:
+			batch = append(batch, rec)
+		case <-timer.C:
+			return batch, nil
+		case <-ctx.Done():
+			return batch, nil
+		}
+	}
+	return batch, nil
+}
+
+// Close stops the fetch loops and closes the connections. It is safe to call
+// twice.
+func (r *PartitionReader) Close() error {
+	var errs []error
+	r.once.Do(func() {
+		r.cancel()
+		r.wg.Wait()
+		for _, kr := range r.readers {
+			errs = append(errs, kr.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// kafkaLogger sends kafka-go's error lines to zerolog at warn level.
+func kafkaLogger(log zerolog.Logger, topic string, partition int) kafka.LoggerFunc {
+	l := log.With().Str("topic", topic).Int("partition", partition).Logger().
+		Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})
+	return func(format string, args ...any) {
+		l.Warn().Msg(fmt.Sprintf(format, args...))
+	}
+}

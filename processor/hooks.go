@@ -1,0 +1,68 @@
+package processor
+
+import (
+	"time"
+
+	"github.com/gridsession/gridsession/ingest"
+)
+
+// BatchStats describes one committed batch.
+type BatchStats struct {
+	Partition int
+	// Records is the number of records read, including skipped ones.
+	Records int
+	// Applied counts records folded into state; per topic.
+	Applied map[string]int
+	// Skipped counts records at or below the stored offset.
+	Skipped int
+	// Duplicates counts events whose captureId was already applied.
+	Duplicates int
+	// Rejected counts records sent to the dead-letter topic.
+	Rejected  int
+	Published int
+	// Offsets maps each topic to the last offset the batch applied.
+	Offsets map[string]int64
+	// Duration is the time from fold start to the Pebble commit.
+	Duration time.Duration
+}
+
+// Hooks are callbacks for lifecycle events, so that logs and metrics can
+// follow the processor without it knowing about either. Each is optional
+// and called from the partition's goroutine; it must not block.
+type Hooks struct {
+	OnAssigned     func(partition, generation int)
+	OnRevoked      func(partition, generation int)
+	OnBatch        func(BatchStats)
+	OnRejected     func(ingest.Rejection)
+	OnPublishError func(partition int, err error)
+}
+
+func (h Hooks) assigned(p, g int) {
+	if h.OnAssigned != nil {
+		h.OnAssigned(p, g)
+	}
+}
+
+func (h Hooks) revoked(p, g int) {
+	if h.OnRevoked != nil {
+		h.OnRevoked(p, g)
+	}
+}
+
+func (h Hooks) batch(s BatchStats) {
+	if h.OnBatch != nil {
+		h.OnBatch(s)
+	}
+}
+
+func (h Hooks) rejected(r ingest.Rejection) {
+	if h.OnRejected != nil {
+		h.OnRejected(r)
+	}
+}
+
+func (h Hooks) publishError(p int, err error) {
+	if h.OnPublishError != nil {
+		h.OnPublishError(p, err)
+	}
+}
