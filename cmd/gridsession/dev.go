@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/gridsession/gridsession/ingest"
+	"github.com/gridsession/gridsession/internal/embedded"
+)
+
+func runDev(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("dev", "dev [flags]", stdout)
+	var f workerFlags
+	f.register(fs, "./data", false)
+	kafkaAddr := fs.String("kafka-addr", defaultKafka, "listen address of the embedded Kafka-protocol broker")
+	natsAddr := fs.String("nats-addr", "127.0.0.1:4222", "listen address of the embedded NATS server")
+	partitions := fs.Int("partitions", 8, "partitions of each topic created on first start")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if *partitions < 1 || *partitions > 1024 {
+		return fmt.Errorf("invalid --partitions %d: want 1 to 1024", *partitions)
+	}
+	log, err := newLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+
+	root := f.dataDir
+	f.contactKeyFile = filepath.Join(root, "contact.key")
+	key, err := f.contactKey(true)
+	if err != nil {
+		return err
+	}
+	topics := ingest.Topics{Prefix: f.topicPrefix}
+
+	kafka, err := embedded.StartKafka(embedded.KafkaOptions{
+		Addr:       *kafkaAddr,
+		DataDir:    filepath.Join(root, "kafka"),
+		Partitions: *partitions,
+		Topics:     topics.All(),
+	})
+	if err != nil {
+		return fmt.Errorf("start embedded Kafka on %s: %w", *kafkaAddr, err)
+	}
+	defer kafka.Close()
+
+	nats, err := embedded.StartNATS(embedded.NATSOptions{Addr: *natsAddr})
+	if err != nil {
+		return fmt.Errorf("start embedded NATS on %s: %w", *natsAddr, err)
+	}
+	defer nats.Close()
+
+	f.kafka = listFlag{kafka.Addr()}
+	f.nats = nats.ClientURL()
+	f.dataDir = filepath.Join(root, "worker")
+
+	fmt.Fprintf(stdout, "gridsession dev is running (Ctrl-C stops it)\n  Kafka: %s\n  NATS:  %s\n  data:  %s\n", kafka.Addr(), nats.ClientURL(), root)
+	fmt.Fprintf(stdout, "Try: gridsession load %s, then gridsession tail\n", "FILE.csv")
+
+	started := time.Now()
+	err = startWorker(ctx, &f, key, log)
+	log.Info().Dur("uptime", time.Since(started)).Msg("stopping embedded servers")
+	return err
+}

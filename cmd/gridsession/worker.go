@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/gridsession/gridsession/ingest"
+	"github.com/gridsession/gridsession/processor"
+	"github.com/gridsession/gridsession/projection"
+	"github.com/gridsession/gridsession/publish"
+	"github.com/gridsession/gridsession/schemas"
+)
+
+// Default addresses, shared by dev, run, load and tail so that they work
+// together without flags.
+const (
+	defaultKafka = "127.0.0.1:9092"
+	defaultNATS  = "nats://127.0.0.1:4222"
+)
+
+// workerFlags are the settings of a worker, shared by dev and run.
+type workerFlags struct {
+	kafka          listFlag
+	nats           string
+	dataDir        string
+	topicPrefix    string
+	subjectPrefix  string
+	group          string
+	regions        listFlag
+	contactKeyFile string
+	maxClockSkew   time.Duration
+	batchSize      int
+	logLevel       string
+}
+
+// register adds the worker flags to fs. With servers false, the Kafka and
+// NATS addresses are left out because the caller starts its own servers.
+func (f *workerFlags) register(fs *flag.FlagSet, dataDirDefault string, servers bool) {
+	f.kafka = listFlag{defaultKafka}
+	f.nats = defaultNATS
+	f.regions = listFlag(schemas.DefaultRegions)
+	if servers {
+		fs.Var(&f.kafka, "kafka", "Kafka bootstrap brokers, comma-separated host:port")
+		fs.StringVar(&f.nats, "nats", defaultNATS, "NATS server URL")
+	}
+	fs.StringVar(&f.dataDir, "data-dir", dataDirDefault, "directory of the worker's Pebble state")
+	fs.StringVar(&f.topicPrefix, "topic-prefix", ingest.DefaultPrefix, "prefix of the Kafka topic names")
+	fs.StringVar(&f.subjectPrefix, "subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
+	fs.StringVar(&f.group, "group", processor.DefaultGroupID, "Kafka consumer group of the session stage")
+	fs.Var(&f.regions, "regions", "served dataResidency regions, comma-separated; records of other regions are rejected")
+	fs.StringVar(&f.contactKeyFile, "contact-key-file", "", "file with the secret key (at least 16 bytes) for hashing contact values; GRIDSESSION_CONTACT_KEY may hold the key itself instead")
+	fs.DurationVar(&f.maxClockSkew, "max-clock-skew", 5*time.Minute, "how far an event time may run ahead of its Kafka record timestamp before it is clamped")
+	fs.IntVar(&f.batchSize, "batch-size", 1000, "maximum records folded per partition batch")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
+}
+
+func (f *workerFlags) validate() error {
+	switch {
+	case f.dataDir == "":
+		return errors.New("--data-dir must not be empty")
+	case f.maxClockSkew < 0:
+		return fmt.Errorf("invalid --max-clock-skew %s: must not be negative", f.maxClockSkew)
+	case f.batchSize < 1 || f.batchSize > 100_000:
+		return fmt.Errorf("invalid --batch-size %d: want 1 to 100000", f.batchSize)
+	case !strings.HasPrefix(f.nats, "nats://") && !strings.HasPrefix(f.nats, "tls://"):
+		return fmt.Errorf("invalid --nats %q: want a URL such as %s", f.nats, defaultNATS)
+	}
+	for _, r := range f.regions {
+		if r == "" || strings.ContainsAny(r, " \t") {
+			return fmt.Errorf("invalid --regions entry %q", r)
+		}
+	}
+	return nil
+}
+
+// minContactKeyBytes is the shortest accepted contact hash key.
+const minContactKeyBytes = 16
+
+// contactKey reads the key from GRIDSESSION_CONTACT_KEY or from the key
+// file. With create set, a missing file is created with a random key, which
+// is what dev does.
+func (f *workerFlags) contactKey(create bool) ([]byte, error) {
+	if v := os.Getenv("GRIDSESSION_CONTACT_KEY"); v != "" {
+		if len(v) < minContactKeyBytes {
+			return nil, fmt.Errorf("GRIDSESSION_CONTACT_KEY is %d bytes; it must be at least %d", len(v), minContactKeyBytes)
+		}
+		return []byte(v), nil
+	}
+	if f.contactKeyFile == "" {
+		return nil, errors.New("no contact hash key: set GRIDSESSION_CONTACT_KEY or --contact-key-file; every worker of a deployment needs the same key")
+	}
+
+	raw, err := os.ReadFile(f.contactKeyFile)
+	if errors.Is(err, os.ErrNotExist) && create {
+		buf := make([]byte, 32)
+		if _, err := rand.Read(buf); err != nil {
+			return nil, err
+		}
+		raw = []byte(hex.EncodeToString(buf))
+		if err := os.MkdirAll(filepath.Dir(f.contactKeyFile), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(f.contactKeyFile, raw, 0o600); err != nil {
+			return nil, fmt.Errorf("write contact key file: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("read --contact-key-file: %w", err)
+	}
+
+	key := []byte(strings.TrimSpace(string(raw)))
+	if len(key) < minContactKeyBytes {
+		return nil, fmt.Errorf("contact key in %s is %d bytes; it must be at least %d", f.contactKeyFile, len(key), minContactKeyBytes)
+	}
+	return key, nil
+}
+
+// startWorker connects to NATS and Kafka and runs the session stage until
+// ctx ends.
+func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Logger) error {
+	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := ingest.CheckBroker(connectCtx, f.kafka); err != nil {
+		return err
+	}
+	nc, err := publish.Connect(connectCtx, f.nats, "gridsession-worker", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	producer := ingest.NewProducer(f.kafka, log)
+	defer producer.Close()
+
+	w, err := processor.New(processor.Config{
+		Brokers:   f.kafka,
+		GroupID:   f.group,
+		Topics:    ingest.Topics{Prefix: f.topicPrefix},
+		Subjects:  publish.Subjects{Prefix: f.subjectPrefix},
+		DataDir:   f.dataDir,
+		Validator: schemas.NewValidator(f.regions...),
+		Projection: projection.Config{
+			ContactKey:   key,
+			MaxClockSkew: f.maxClockSkew,
+		},
+		BatchSize: f.batchSize,
+		Log:       log,
+	}, publish.New(nc), producer)
+	if err != nil {
+		return err
+	}
+	return w.Run(ctx)
+}
+
+func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("run", "run [flags]", stdout)
+	var f workerFlags
+	f.register(fs, "", true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	log, err := newLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	key, err := f.contactKey(false)
+	if err != nil {
+		return err
+	}
+	return startWorker(ctx, &f, key, log)
+}
