@@ -9,69 +9,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/gridsession/gridsession/ingest"
 	"github.com/gridsession/gridsession/internal/rees46"
 )
-
-// loadBatch is how many records load hands to the producer at once.
-const loadBatch = 2000
-
-// loadOptions are the settings of one load.
-type loadOptions struct {
-	brokers []string
-	topics  ingest.Topics
-	scan    rees46.Options
-	// progress receives rows done and the total; nil shows nothing.
-	progress func(done, total int)
-}
-
-// loadFiles produces the records of the REES46 files to Kafka and returns
-// what it read and sent. It is the code path of the load command.
-func loadFiles(ctx context.Context, paths []string, opts loadOptions, log zerolog.Logger) (rees46.Summary, error) {
-	total, err := rees46.CountRows(paths)
-	if err != nil {
-		return rees46.Summary{}, err
-	}
-	producer := ingest.NewProducer(opts.brokers, log)
-	defer producer.Close()
-
-	topicOf := map[rees46.Kind]string{
-		rees46.KindClient:  opts.topics.Clients(),
-		rees46.KindSession: opts.topics.Sessions(),
-		rees46.KindEvent:   opts.topics.Events(),
-	}
-	var pending []kafka.Message
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		err := producer.Send(ctx, pending...)
-		pending = pending[:0]
-		return err
-	}
-	emit := func(r rees46.Record) error {
-		pending = append(pending, kafka.Message{Topic: topicOf[r.Kind], Key: []byte(r.Key), Value: r.Value, Time: r.Time})
-		if len(pending) >= loadBatch {
-			return flush()
-		}
-		return nil
-	}
-	progress := func(done int) {
-		if opts.progress != nil {
-			opts.progress(done, total)
-		}
-	}
-
-	summary, err := rees46.Scan(ctx, paths, opts.scan, emit, progress)
-	if err != nil {
-		return summary, err
-	}
-	return summary, flush()
-}
 
 func runLoad(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("load", "load [flags] FILE...", stdout)
@@ -102,17 +44,20 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%w (is gridsession dev running?)", err)
 	}
 
-	opts := loadOptions{
-		brokers: brokers,
-		topics:  ingest.Topics{Prefix: *topicPrefix},
-		scan:    rees46.Options{Tenant: *tenant, Region: *region, Country: *country},
+	opts := rees46.LoadOptions{
+		Brokers: brokers,
+		Topics:  ingest.Topics{Prefix: *topicPrefix},
+		Scan:    rees46.Options{Tenant: *tenant, Region: *region, Country: *country},
 	}
 	if *rebase {
-		opts.scan.RebaseTo = time.Now().UTC()
+		opts.Scan.RebaseTo = time.Now().UTC()
+	}
+	if err := opts.Scan.Validate(); err != nil {
+		return err
 	}
 	var bar *progressbar.ProgressBar
 	if !*quiet {
-		opts.progress = func(done, total int) {
+		opts.Progress = func(done, total int) {
 			if bar == nil {
 				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
 					progressbar.OptionSetDescription("rows"), progressbar.OptionShowCount(),
@@ -124,7 +69,7 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	started := time.Now()
-	summary, err := loadFiles(ctx, paths, opts, log)
+	summary, err := rees46.Load(ctx, paths, opts, log)
 	if bar != nil {
 		_ = bar.Finish()
 	}
