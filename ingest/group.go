@@ -96,7 +96,7 @@ func (g *Group) Run(ctx context.Context, handle Handler) error {
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 30 * time.Second,
 		StartOffset:            kafka.FirstOffset,
-		ErrorLogger:            kafkaLogger(g.cfg.Log, "group:"+g.cfg.ID, -1),
+		ErrorLogger:            kafkaLogger(g.cfg.Log.With().Str("group", g.cfg.ID).Logger()),
 	})
 	if err != nil {
 		return fmt.Errorf("ingest: create consumer group %s: %w", g.cfg.ID, err)

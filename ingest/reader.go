@@ -63,7 +63,7 @@ func NewPartitionReader(cfg ReaderConfig) (*PartitionReader, error) {
 			QueueCapacity:  1024,
 			ReadBackoffMin: 50 * time.Millisecond,
 			ReadBackoffMax: time.Second,
-			ErrorLogger:    kafkaLogger(cfg.Log, topic, cfg.Partition),
+			ErrorLogger:    kafkaLogger(cfg.Log.With().Str("topic", topic).Logger()),
 		})
 		if err := kr.SetOffset(start); err != nil {
 			r.Close()
@@ -141,10 +141,10 @@ func (r *PartitionReader) Close() error {
 	return errors.Join(errs...)
 }
 
-// kafkaLogger sends kafka-go's error lines to zerolog at warn level.
-func kafkaLogger(log zerolog.Logger, topic string, partition int) kafka.LoggerFunc {
-	l := log.With().Str("topic", topic).Int("partition", partition).Logger().
-		Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})
+// kafkaLogger sends kafka-go's error lines to zerolog at warn level, at
+// most 5 lines per 10 seconds.
+func kafkaLogger(log zerolog.Logger) kafka.LoggerFunc {
+	l := log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})
 	return func(format string, args ...any) {
 		l.Warn().Msg(fmt.Sprintf(format, args...))
 	}

@@ -236,8 +236,8 @@ func (f *folder) foldClient(rec ingest.Record) error {
 		c = &projection.ClientState{}
 		f.clients[k] = c
 	}
-	projection.ApplyClient(c, r)
-	return nil
+	_, err = projection.ApplyClient(c, r)
+	return err
 }
 
 // write adds the batch's state and offsets to b.
@@ -250,7 +250,7 @@ func (f *folder) write(b *statestore.Batch) error {
 		b.Put(k.tenant, tableSession, k.id, raw)
 	}
 	for k, c := range f.clients {
-		raw, err := json.Marshal(c)
+		raw, err := projection.MarshalClient(c)
 		if err != nil {
 			return fmt.Errorf("processor: encode client %s/%s: %w", k.tenant, k.id, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // MaxRecordBytes is the largest record, in bytes of JSON, that is accepted.
@@ -47,7 +48,30 @@ func (f *flexString) check(field string) error {
 	if f.bad == "" {
 		return nil
 	}
-	return fieldErr(ReasonInvalidField, field, f.bad, "must be a string or a number")
+	return rawFieldErr(ReasonInvalidField, field, f.bad, "must be a string or a number")
+}
+
+// wireNumber decodes a JSON number and keeps its text. A value of any other
+// JSON type, a quoted number included, is kept in bad so that the caller can
+// name the field in its error.
+type wireNumber struct {
+	value *json.Number
+	bad   string
+}
+
+func (n *wireNumber) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	// The decoder passes one complete, valid JSON value, so a leading minus
+	// sign or digit means a number token.
+	if len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9') {
+		v := json.Number(b)
+		n.value = &v
+		return nil
+	}
+	n.bad = string(b)
+	return nil
 }
 
 type clientWire struct {
@@ -88,29 +112,29 @@ type sessionWire struct {
 }
 
 type eventWire struct {
-	CaptureID     *string      `json:"captureId"`
-	ClientID      *string      `json:"clientId"`
-	DataResidency *string      `json:"dataResidency"`
-	EventTime     *string      `json:"eventTime"`
-	EventType     *string      `json:"eventType"`
-	Interaction   *bool        `json:"interaction"`
-	IP            *string      `json:"ip"`
-	ProductID     *string      `json:"productId"`
-	SessionID     flexString   `json:"sessionId"`
-	TenantID      *string      `json:"tenantId"`
-	CategoryID    *string      `json:"categoryId"`
-	Int1          *json.Number `json:"int1"`
-	Int2          *json.Number `json:"int2"`
-	Int3          *json.Number `json:"int3"`
-	Int4          *json.Number `json:"int4"`
-	Int5          *json.Number `json:"int5"`
-	Str1          *string      `json:"str1"`
-	Str2          *string      `json:"str2"`
-	Str3          *string      `json:"str3"`
-	Str4          *string      `json:"str4"`
-	Str5          *string      `json:"str5"`
-	Stateful      *bool        `json:"stateful"`
-	Public        *json.Number `json:"public"`
+	CaptureID     *string    `json:"captureId"`
+	ClientID      *string    `json:"clientId"`
+	DataResidency *string    `json:"dataResidency"`
+	EventTime     *string    `json:"eventTime"`
+	EventType     *string    `json:"eventType"`
+	Interaction   *bool      `json:"interaction"`
+	IP            *string    `json:"ip"`
+	ProductID     *string    `json:"productId"`
+	SessionID     flexString `json:"sessionId"`
+	TenantID      *string    `json:"tenantId"`
+	CategoryID    *string    `json:"categoryId"`
+	Int1          wireNumber `json:"int1"`
+	Int2          wireNumber `json:"int2"`
+	Int3          wireNumber `json:"int3"`
+	Int4          wireNumber `json:"int4"`
+	Int5          wireNumber `json:"int5"`
+	Str1          *string    `json:"str1"`
+	Str2          *string    `json:"str2"`
+	Str3          *string    `json:"str3"`
+	Str4          *string    `json:"str4"`
+	Str5          *string    `json:"str5"`
+	Stateful      *bool      `json:"stateful"`
+	Public        wireNumber `json:"public"`
 }
 
 // unmarshal decodes one JSON object into v and turns decoding failures into a
@@ -126,9 +150,32 @@ func unmarshal(data []byte, v any) error {
 
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		return &FieldError{Reason: ReasonInvalidField, Field: typeErr.Field, Value: typeErr.Value, Detail: "must be " + jsonKind(typeErr.Type.Kind().String())}
+		value := rawField(data, typeErr.Field)
+		if value == "" {
+			value = typeErr.Value
+		}
+		return rawFieldErr(ReasonInvalidField, typeErr.Field, value, "must be "+jsonKind(typeErr.Type.Kind().String()))
 	}
 	return &FieldError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+}
+
+// rawField returns the JSON text of the top-level member name of the object
+// in data, or "" when there is none. Member names match case-insensitively,
+// as encoding/json matches them to struct fields.
+func rawField(data []byte, name string) string {
+	var members map[string]json.RawMessage
+	if json.Unmarshal(data, &members) != nil {
+		return ""
+	}
+	if v, ok := members[name]; ok {
+		return string(v)
+	}
+	for k, v := range members {
+		if strings.EqualFold(k, name) {
+			return string(v)
+		}
+	}
+	return ""
 }
 
 // jsonKind names a Go kind the way a JSON producer thinks of it.
@@ -172,11 +219,14 @@ func wholeNumber(field string, n json.Number) (int64, error) {
 	return int64(f), nil
 }
 
-func optionalWhole(field string, n *json.Number) (*int64, error) {
-	if n == nil {
+func optionalWhole(field string, n wireNumber) (*int64, error) {
+	if n.bad != "" {
+		return nil, rawFieldErr(ReasonInvalidField, field, n.bad, "must be a number")
+	}
+	if n.value == nil {
 		return nil, nil
 	}
-	v, err := wholeNumber(field, *n)
+	v, err := wholeNumber(field, *n.value)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +333,7 @@ func (v *Validator) DecodeEvent(data []byte) (*Event, error) {
 
 	ints := []struct {
 		name string
-		in   *json.Number
+		in   wireNumber
 		out  **int64
 	}{
 		{"int1", w.Int1, &e.Int1}, {"int2", w.Int2, &e.Int2}, {"int3", w.Int3, &e.Int3},

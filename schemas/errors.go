@@ -1,8 +1,11 @@
 package schemas
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Reason is a short, stable code for why a record was rejected. It appears in
@@ -46,6 +49,20 @@ func (e *FieldError) Error() string {
 // fieldErr builds a FieldError, quoting and shortening a string value.
 func fieldErr(reason Reason, field, value, detail string) *FieldError {
 	return &FieldError{Reason: reason, Field: field, Value: quote(value), Detail: detail}
+}
+
+// rawFieldErr builds a FieldError for a value that is already JSON text, such
+// as the number 5 where a string was expected. It removes insignificant white
+// space and shortens the text but does not quote it.
+func rawFieldErr(reason Reason, field, raw, detail string) *FieldError {
+	var compact bytes.Buffer
+	if json.Compact(&compact, []byte(raw)) == nil {
+		raw = compact.String()
+	}
+	if len(raw) > maxQuotedValue {
+		raw = strings.ToValidUTF8(raw[:maxQuotedValue], "") + "..."
+	}
+	return &FieldError{Reason: reason, Field: field, Value: raw, Detail: detail}
 }
 
 func quote(v string) string {

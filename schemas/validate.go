@@ -240,10 +240,12 @@ func checkEventFields(e *Event) error {
 			return fieldErr(ReasonInvalidField, "int1", fmt.Sprint(*e.Int1), fmt.Sprintf("rating must be %d to %d", MinRating, MaxRating))
 		}
 	case EventContactIdentify:
-		if e.Str1 == nil || *e.Str1 == "" {
+		// The contact is hashed after trimming white space, so a blank
+		// value would make unrelated sessions one contact.
+		if e.Str1 == nil || strings.TrimSpace(*e.Str1) == "" {
 			return fieldErr(ReasonMissingField, "str1", "", "contact type is required for CONTACT_IDENTIFY")
 		}
-		if e.Str2 == nil || *e.Str2 == "" {
+		if e.Str2 == nil || strings.TrimSpace(*e.Str2) == "" {
 			return fieldErr(ReasonMissingField, "str2", "", "contact value is required for CONTACT_IDENTIFY")
 		}
 	}

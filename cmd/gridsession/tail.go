@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
@@ -51,9 +52,11 @@ func runTail(ctx context.Context, args []string, stdout io.Writer) error {
 		subject = subjects.Space(*tenant, *space)
 	}
 
-	nc, err := publish.Connect(ctx, *natsURL, "gridsession-tail", zerolog.Nop())
+	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	nc, err := publish.Connect(connectCtx, *natsURL, "gridsession-tail", zerolog.Nop())
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (is gridsession dev running?)", err)
 	}
 	defer nc.Close()
 
@@ -78,7 +81,7 @@ func runTail(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("subscribe to %s: %w", subject, err)
 	}
 	defer sub.Unsubscribe()
-	if err := nc.FlushWithContext(ctx); err != nil {
+	if err := nc.FlushWithContext(connectCtx); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", subject, err)
 	}
 

@@ -1,0 +1,81 @@
+package projection
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Format bytes that lead every encoding. Each names the kind of state and the
+// version of its layout. A change that old code cannot read gets a new byte.
+// Fields may be added without one, because decoding ignores unknown fields.
+const (
+	formatSessionV1 byte = 1
+	formatClientV1  byte = 2
+)
+
+// Marshal encodes s for the state store: a format byte followed by JSON.
+// The encoding of equal sessions is equal, because encoding/json sorts map
+// keys.
+func Marshal(s *Session) ([]byte, error) {
+	if s == nil {
+		return nil, errors.New("projection: cannot marshal a nil session")
+	}
+	return marshalWithFormat(formatSessionV1, s)
+}
+
+// Unmarshal decodes bytes written by Marshal. It returns an error wrapping
+// ErrCorrupt for an unknown format byte, invalid JSON or a cart quantity
+// that is not above zero. Marshal omits empty maps and lists, so they decode
+// as nil.
+func Unmarshal(b []byte) (*Session, error) {
+	var s Session
+	if err := unmarshalWithFormat(formatSessionV1, b, &s); err != nil {
+		return nil, err
+	}
+	for product, q := range s.Cart {
+		if q <= 0 {
+			return nil, fmt.Errorf("%w: product %q has quantity %d", ErrCorrupt, product, q)
+		}
+	}
+	return &s, nil
+}
+
+// MarshalClient encodes c for the state store like Marshal.
+func MarshalClient(c *ClientState) ([]byte, error) {
+	if c == nil {
+		return nil, errors.New("projection: cannot marshal a nil client")
+	}
+	return marshalWithFormat(formatClientV1, c)
+}
+
+// UnmarshalClient decodes bytes written by MarshalClient. It returns an
+// error wrapping ErrCorrupt for an unknown format byte or invalid JSON.
+func UnmarshalClient(b []byte) (*ClientState, error) {
+	var c ClientState
+	if err := unmarshalWithFormat(formatClientV1, b, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func marshalWithFormat(format byte, v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("projection: encode state: %w", err)
+	}
+	return append([]byte{format}, body...), nil
+}
+
+func unmarshalWithFormat(format byte, b []byte, v any) error {
+	if len(b) == 0 {
+		return fmt.Errorf("%w: empty value", ErrCorrupt)
+	}
+	if b[0] != format {
+		return fmt.Errorf("%w: format byte %d, expected %d", ErrCorrupt, b[0], format)
+	}
+	if err := json.Unmarshal(b[1:], v); err != nil {
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return nil
+}
