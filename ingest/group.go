@@ -55,7 +55,7 @@ func (c *Claim) Commit(applied map[string]int64) error {
 
 // Group is a Kafka consumer group member that runs a handler per owned
 // partition number. It uses the range assignor, which gives partition N of
-// every co-partitioned topic to the same member.
+// every co-partitioned topic to the same member (see coPartitioned).
 type Group struct {
 	cfg GroupConfig
 	cg  *kafka.ConsumerGroup
@@ -88,7 +88,7 @@ func (g *Group) Run(ctx context.Context, handle Handler) error {
 		ID:                     g.cfg.ID,
 		Brokers:                g.cfg.Brokers,
 		Topics:                 g.cfg.Topics,
-		GroupBalancers:         []kafka.GroupBalancer{kafka.RangeGroupBalancer{}},
+		GroupBalancers:         []kafka.GroupBalancer{coPartitioned{}},
 		SessionTimeout:         g.cfg.SessionTimeout,
 		HeartbeatInterval:      g.cfg.SessionTimeout / 5,
 		RebalanceTimeout:       30 * time.Second,

@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/gridsession/gridsession/ingest"
+	"github.com/gridsession/gridsession/processor"
 )
 
 func TestBadRecordsGoToDeadLetterTopic(t *testing.T) {
@@ -135,4 +136,37 @@ func header(m kafka.Message, key string) string {
 	return ""
 }
 
-var _ = reflect.DeepEqual
+// wrongBalancer puts every message on the partition after the one murmur2
+// picks, as a producer with another partitioner might.
+type wrongBalancer struct{ murmur kafka.Murmur2Balancer }
+
+func (b *wrongBalancer) Balance(msg kafka.Message, partitions ...int) int {
+	return (b.murmur.Balance(msg, partitions...) + 1) % len(partitions)
+}
+
+func TestWrongPartitionGoesToDeadLetterTopic(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+
+	w := &kafka.Writer{Addr: kafka.TCP(e.kafka.Addr()), Balancer: &wrongBalancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.WriteMessages(ctx, e.event("s1", map[string]any{"eventType": "CART_ADD", "productId": "p1"})); err != nil {
+		t.Fatal(err)
+	}
+	e.send(e.event("s1", map[string]any{"eventType": "CART_ADD", "productId": "p2"}))
+
+	waitFor(t, 30*time.Second, "both records handled", func() bool {
+		return e.rejected.Load() == 1 && e.appliedEvents() == 1
+	})
+	e.stop()
+
+	dead := readDeadLetters(t, e, 1)
+	if got := header(dead[0], ingest.HeaderReason); got != processor.ReasonWrongPartition {
+		t.Errorf("reason %q, want %q", got, processor.ReasonWrongPartition)
+	}
+	if got := storedSessions(t, e.dataDir)["t1/s1"].Cart; !reflect.DeepEqual(got, map[string]int64{"p2": 1}) {
+		t.Errorf("cart %v, want only the correctly partitioned p2", got)
+	}
+}
