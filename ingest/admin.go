@@ -79,3 +79,58 @@ func CheckBroker(ctx context.Context, brokers []string) error {
 	}
 	return fmt.Errorf("ingest: no Kafka broker reachable at %v: %w", brokers, errors.Join(errs...))
 }
+
+// Lag returns, per topic and partition, how many records the group has not
+// committed yet: the end offset minus the committed offset, or the end
+// offset when the group has committed nothing there.
+func Lag(ctx context.Context, brokers []string, group string, topics []string) (map[string]map[int]int64, error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: read metadata from %v: %w", brokers, err)
+	}
+
+	ends := map[string][]kafka.OffsetRequest{}
+	fetch := map[string][]int{}
+	for _, t := range meta.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("ingest: topic %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			ends[t.Name] = append(ends[t.Name], kafka.LastOffsetOf(p.ID))
+			fetch[t.Name] = append(fetch[t.Name], p.ID)
+		}
+	}
+	listed, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: ends})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: list end offsets: %w", err)
+	}
+	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: fetch})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: fetch offsets of group %s: %w", group, err)
+	}
+	if committed.Error != nil {
+		return nil, fmt.Errorf("ingest: fetch offsets of group %s: %w", group, committed.Error)
+	}
+
+	done := map[string]map[int]int64{}
+	for topic, parts := range committed.Topics {
+		done[topic] = map[int]int64{}
+		for _, p := range parts {
+			if p.Error == nil && p.CommittedOffset >= 0 {
+				done[topic][p.Partition] = p.CommittedOffset
+			}
+		}
+	}
+	lag := map[string]map[int]int64{}
+	for topic, parts := range listed.Topics {
+		lag[topic] = map[int]int64{}
+		for _, p := range parts {
+			if p.Error != nil {
+				return nil, fmt.Errorf("ingest: end offset of %s/%d: %w", topic, p.Partition, p.Error)
+			}
+			lag[topic][p.Partition] = p.LastOffset - done[topic][p.Partition]
+		}
+	}
+	return lag, nil
+}
