@@ -30,7 +30,7 @@ func benchmarkFold(b *testing.B, noSync bool) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	p := &partition{w: w, num: 0, store: store, applied: map[string]int64{}}
+	p := &partition{w: w, num: 0, store: store, applied: map[string]int64{}, cache: newSessionCache(defaultCacheSessions)}
 
 	const sessions, batchSize = 2000, 1000
 	types := []string{"PRODUCT_VIEW", "PRODUCT_VIEW", "CART_ADD", "PRODUCT_VIEW", "CART_REMOVE", "SEARCH"}
@@ -75,6 +75,9 @@ func benchmarkFold(b *testing.B, noSync bool) {
 		sb.Close()
 		for topic, off := range f.applied {
 			p.applied[topic] = off
+		}
+		for k, s := range f.sessions {
+			p.cache.put(k, s)
 		}
 		if f.stats.Rejected > 0 {
 			b.Fatalf("%d records rejected: %v", f.stats.Rejected, f.rejections[0].Err)

@@ -127,6 +127,10 @@ func (f *folder) session(tenant, id string) (*projection.Session, error) {
 	if s, ok := f.sessions[k]; ok {
 		return s, nil
 	}
+	if s, ok := f.p.cache.get(k); ok {
+		f.sessions[k] = s
+		return s, nil
+	}
 	raw, ok, err := f.p.store.Get(tenant, tableSession, id)
 	if err != nil {
 		return nil, err

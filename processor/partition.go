@@ -26,6 +26,7 @@ type partition struct {
 	log   zerolog.Logger
 	// applied maps each topic to the last offset committed to Pebble.
 	applied map[string]int64
+	cache   *sessionCache
 }
 
 // StoreDir is where the Pebble store of one session-stage partition lives.
@@ -40,6 +41,7 @@ func (p *partition) run(ctx context.Context) error {
 		return fmt.Errorf("processor: open store of partition %d: %w", p.num, err)
 	}
 	p.store = store
+	p.cache = newSessionCache(defaultCacheSessions)
 	defer store.Close()
 
 	if p.applied, err = store.Offsets(); err != nil {
@@ -137,6 +139,9 @@ func (p *partition) process(ctx context.Context, batch []ingest.Record) error {
 	}
 	for topic, off := range f.applied {
 		p.applied[topic] = off
+	}
+	for k, s := range f.sessions {
+		p.cache.put(k, s)
 	}
 
 	f.stats.Published = len(f.messages)
