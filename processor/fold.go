@@ -21,8 +21,8 @@ const (
 	tableClient  = "client"
 )
 
-// ReasonWrongPartition rejects a record whose key or partition does not
-// match its id: its state would land on a partition where gets never look.
+// Reasons for rejecting a record whose key or partition does not match its
+// id. Its state would land on a partition where gets never look.
 const (
 	ReasonWrongKey       = "wrong_key"
 	ReasonWrongPartition = "wrong_partition"
@@ -57,8 +57,8 @@ func newFolder(p *partition) *folder {
 	}
 }
 
-// fold applies one record. Only store failures are returned; a bad record
-// becomes a rejection.
+// fold applies one record. It returns only store failures, because a bad
+// record becomes a rejection.
 func (f *folder) fold(rec ingest.Record) error {
 	f.stats.Records++
 	if last, ok := f.p.applied[rec.Topic]; ok && rec.Offset <= last {

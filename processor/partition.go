@@ -29,7 +29,8 @@ type partition struct {
 	cache   *sessionCache
 }
 
-// StoreDir is where the Pebble store of one session-stage partition lives.
+// StoreDir returns the directory of the Pebble store of one session-stage
+// partition.
 func StoreDir(dataDir string, partition int) string {
 	return filepath.Join(dataDir, "session", fmt.Sprintf("p%04d", partition))
 }
