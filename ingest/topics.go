@@ -34,8 +34,21 @@ func (t Topics) Events() string { return t.prefix() + ".events" }
 // source coordinates in headers.
 func (t Topics) DLQ() string { return t.prefix() + ".dlq" }
 
+// AccessKeys is the compacted topic of access key records, keyed by
+// browser id. Every worker reads all of it, so it is in neither Inputs nor
+// All.
+func (t Topics) AccessKeys() string { return t.prefix() + ".access-keys" }
+
 // Inputs lists the topics the session stage consumes.
 func (t Topics) Inputs() []string { return []string{t.Clients(), t.Sessions(), t.Events()} }
 
 // All lists every topic the session stage needs to exist.
-func (t Topics) All() []string { return append(t.Inputs(), t.DLQ()) }
+func (t Topics) All() []string { return append(t.Inputs(), t.DLQ(), t.SpaceUpdates()) }
+
+// SpaceUpdates is the topic of session contributions to space state, keyed
+// by SpaceKey.
+func (t Topics) SpaceUpdates() string { return t.prefix() + ".space-updates" }
+
+// SpaceKey is the Kafka key of a space's records: the tenant and space ids
+// joined by a unit separator, which ids never contain.
+func SpaceKey(tenant, space string) string { return tenant + "\x1f" + space }

@@ -36,6 +36,9 @@ type cluster struct {
 
 	// events counts event records folded, duplicates included.
 	events atomic.Int64
+	// clock is the workers' clock; the default is set before the sample
+	// files' first row, so nothing in them expires.
+	clock func() time.Time
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -44,6 +47,7 @@ func newCluster(t *testing.T) *cluster {
 		t:       t,
 		topics:  ingest.Topics{Prefix: "it"},
 		dataDir: t.TempDir(),
+		clock:   func() time.Time { return time.Date(2019, 9, 30, 0, 0, 0, 0, time.UTC) },
 	}
 	c.kafka = embedded.KafkaForTest(t, c.topics.All(), partitions)
 	c.nats = embedded.NATSForTest(t)
@@ -72,6 +76,7 @@ func (c *cluster) start() {
 		DataDir:    c.dataDir,
 		Projection: projection.Config{ContactKey: []byte("integration-contact-key")},
 		NoSync:     true,
+		Clock:      c.clock,
 		Log:        log,
 		Hooks: processor.Hooks{OnBatch: func(s processor.BatchStats) {
 			c.events.Add(int64(s.Applied[c.topics.Events()]))

@@ -30,7 +30,7 @@ func benchmarkFold(b *testing.B, noSync bool) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	p := &partition{w: w, num: 0, store: store, applied: map[string]int64{}, cache: newSessionCache(defaultCacheSessions)}
+	p := &partition{w: w, stage: sessionStage{w}, num: 0, store: store, applied: map[string]int64{}, cache: newLRU(defaultCacheEntries)}
 
 	const sessions, batchSize = 2000, 1000
 	types := []string{"PRODUCT_VIEW", "PRODUCT_VIEW", "CART_ADD", "PRODUCT_VIEW", "CART_REMOVE", "SEARCH"}
@@ -58,27 +58,29 @@ func benchmarkFold(b *testing.B, noSync bool) {
 		fill(batch)
 		b.StartTimer()
 
-		f := newFolder(p)
+		f := p.stage.newBatch(p).(*sessionBatch)
 		n := min(batchSize, b.N-done)
 		for _, rec := range records[:n] {
 			if err := f.fold(rec); err != nil {
 				b.Fatal(err)
 			}
 		}
+		out := f.output()
 		sb := store.NewBatch()
 		if err := f.write(sb); err != nil {
 			b.Fatal(err)
+		}
+		for topic, off := range out.stats.Offsets {
+			sb.SetOffset(topic, off)
 		}
 		if err := sb.Commit(); err != nil {
 			b.Fatal(err)
 		}
 		sb.Close()
-		for topic, off := range f.applied {
+		for topic, off := range out.stats.Offsets {
 			p.applied[topic] = off
 		}
-		for k, s := range f.sessions {
-			p.cache.put(k, s)
-		}
+		f.committed()
 		if f.stats.Rejected > 0 {
 			b.Fatalf("%d records rejected: %v", f.stats.Rejected, f.rejections[0].Err)
 		}

@@ -1,57 +1,53 @@
 package processor
 
-import (
-	"container/list"
+import "container/list"
 
-	"github.com/gridsession/gridsession/projection"
-)
+// defaultCacheEntries is how many decoded sessions or spaces a partition
+// keeps in memory between batches.
+const defaultCacheEntries = 4096
 
-// defaultCacheSessions is how many decoded sessions a partition keeps in
-// memory between batches.
-const defaultCacheSessions = 4096
-
-// sessionCache keeps the most recently used decoded sessions of one
-// partition, so a session that receives events in many batches is not read
-// and decoded from Pebble each time.
+// lru keeps the most recently used decoded state of one partition, so a
+// session or space that changes in many batches is not read and decoded
+// from Pebble each time.
 //
 // It holds the same objects the folder mutates, so it is only correct while
 // every batch that mutated them either commits or ends the partition loop,
 // which drops the cache with it. It is used by the partition's goroutine
 // only.
-type sessionCache struct {
+type lru struct {
 	max   int
-	order *list.List // front is the most recently used *cacheEntry
+	order *list.List // front is the most recently used *lruEntry
 	items map[stateKey]*list.Element
 }
 
-type cacheEntry struct {
-	key     stateKey
-	session *projection.Session
+type lruEntry struct {
+	key   stateKey
+	value any
 }
 
-func newSessionCache(max int) *sessionCache {
-	return &sessionCache{max: max, order: list.New(), items: map[stateKey]*list.Element{}}
+func newLRU(max int) *lru {
+	return &lru{max: max, order: list.New(), items: map[stateKey]*list.Element{}}
 }
 
-func (c *sessionCache) get(k stateKey) (*projection.Session, bool) {
+func (c *lru) get(k stateKey) (any, bool) {
 	el, ok := c.items[k]
 	if !ok {
 		return nil, false
 	}
 	c.order.MoveToFront(el)
-	return el.Value.(*cacheEntry).session, true
+	return el.Value.(*lruEntry).value, true
 }
 
-func (c *sessionCache) put(k stateKey, s *projection.Session) {
+func (c *lru) put(k stateKey, v any) {
 	if el, ok := c.items[k]; ok {
-		el.Value.(*cacheEntry).session = s
+		el.Value.(*lruEntry).value = v
 		c.order.MoveToFront(el)
 		return
 	}
-	c.items[k] = c.order.PushFront(&cacheEntry{key: k, session: s})
+	c.items[k] = c.order.PushFront(&lruEntry{key: k, value: v})
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.items, last.Value.(*cacheEntry).key)
+		delete(c.items, last.Value.(*lruEntry).key)
 	}
 }

@@ -13,15 +13,22 @@ import (
 	"github.com/gridsession/gridsession/schemas"
 )
 
-// DefaultGroupID is the consumer group of the session stage.
-const DefaultGroupID = "gridsession-session"
+// Default consumer groups of the two stages.
+const (
+	DefaultGroupID      = "gridsession-session"
+	DefaultSpaceGroupID = "gridsession-space"
+)
 
 // Config configures a Worker. Zero values take the defaults documented on
 // each field; Brokers and DataDir are required.
 type Config struct {
 	Brokers []string
-	// GroupID is the Kafka consumer group; default DefaultGroupID.
+	// GroupID is the consumer group of the session stage; default
+	// DefaultGroupID.
 	GroupID string
+	// SpaceGroupID is the consumer group of the space stage; default
+	// DefaultSpaceGroupID.
+	SpaceGroupID string
 	Topics  ingest.Topics
 	// Subjects names the NATS subjects; the zero value uses prefix
 	// "gridsession".
@@ -39,6 +46,13 @@ type Config struct {
 	// BatchLinger is how long a batch waits for more records after the
 	// first one; default 5ms.
 	BatchLinger time.Duration
+	// Clock returns the current time for expiry; nil means time.Now. Tests
+	// and backfills can run on event time with another clock.
+	Clock func() time.Time
+	// SweepInterval is how often each partition looks for expired values;
+	// default 1s, so a removal is published within about a second of its
+	// expiry.
+	SweepInterval time.Duration
 	// NoSync skips fsync of Pebble commits. Only for tests and benchmarks:
 	// a machine crash can then lose applied state.
 	NoSync bool
@@ -49,6 +63,15 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.GroupID == "" {
 		c.GroupID = DefaultGroupID
+	}
+	if c.SpaceGroupID == "" {
+		c.SpaceGroupID = DefaultSpaceGroupID
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.SweepInterval == 0 {
+		c.SweepInterval = time.Second
 	}
 	if c.Validator == nil {
 		c.Validator = schemas.NewValidator()
@@ -71,6 +94,10 @@ func (c *Config) Validate() error {
 		return errors.New("processor: data directory is required")
 	case len(c.Projection.ContactKey) == 0:
 		return errors.New("processor: contact hash key is required")
+	case c.GroupID == c.SpaceGroupID:
+		return fmt.Errorf("processor: the session and space stages need different consumer groups, both are %q", c.GroupID)
+	case c.SweepInterval < 0:
+		return fmt.Errorf("processor: sweep interval %s must be positive", c.SweepInterval)
 	case c.BatchSize < 0:
 		return fmt.Errorf("processor: batch size %d must be positive", c.BatchSize)
 	}

@@ -28,6 +28,12 @@ const testPartitions = 4
 
 var testKey = []byte("0123456789abcdef-test-contact-key")
 
+// testNow is the clock of the test workers: five minutes after the events'
+// time, so no cart expires during a test.
+var testNow = time.Date(2026, 1, 2, 10, 5, 0, 0, time.UTC)
+
+func testClock() time.Time { return testNow }
+
 // env is one embedded broker and NATS server with a running worker.
 type env struct {
 	t        *testing.T
@@ -85,6 +91,7 @@ func (e *env) start(mutate ...func(*processor.Worker)) {
 		DataDir:    e.dataDir,
 		Projection: projection.Config{ContactKey: testKey},
 		NoSync:     true,
+		Clock:      testClock,
 		Log:        testLogger(e.t),
 		Hooks: processor.Hooks{OnBatch: func(s processor.BatchStats) {
 			e.events.Add(int64(s.Applied[e.topics.Events()]))

@@ -8,6 +8,8 @@ import (
 
 // BatchStats describes one committed batch.
 type BatchStats struct {
+	// Stage is "session" or "space".
+	Stage     string
 	Partition int
 	// Records is the number of records read, including skipped ones.
 	Records int
@@ -30,22 +32,22 @@ type BatchStats struct {
 // follow the processor without it knowing about either. Each is optional
 // and called from the partition's goroutine; it must not block.
 type Hooks struct {
-	OnAssigned     func(partition, generation int)
-	OnRevoked      func(partition, generation int)
+	OnAssigned     func(stage string, partition, generation int)
+	OnRevoked      func(stage string, partition, generation int)
 	OnBatch        func(BatchStats)
 	OnRejected     func(ingest.Rejection)
 	OnPublishError func(partition int, err error)
 }
 
-func (h Hooks) assigned(p, g int) {
+func (h Hooks) assigned(stage string, p, g int) {
 	if h.OnAssigned != nil {
-		h.OnAssigned(p, g)
+		h.OnAssigned(stage, p, g)
 	}
 }
 
-func (h Hooks) revoked(p, g int) {
+func (h Hooks) revoked(stage string, p, g int) {
 	if h.OnRevoked != nil {
-		h.OnRevoked(p, g)
+		h.OnRevoked(stage, p, g)
 	}
 }
 

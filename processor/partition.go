@@ -17,40 +17,61 @@ import (
 // take to publish and commit.
 const finishTimeout = 15 * time.Second
 
-// partition is the loop of one owned partition number for one generation.
+// maxDueTimers is the most timers one batch handles; more wait for the next.
+const maxDueTimers = 1000
+
+// partition is the loop of one owned partition number of one stage for one
+// generation.
 type partition struct {
 	w     *Worker
+	stage stage
 	num   int
 	claim *ingest.Claim
 	store *statestore.Store
 	log   zerolog.Logger
 	// applied maps each topic to the last offset committed to Pebble.
 	applied map[string]int64
-	cache   *sessionCache
+	// cache keeps decoded state between batches; its entries are the
+	// stage's own.
+	cache *lru
+	// nextSweep is when the loop next looks for due timers, in real time:
+	// the injected clock may stand still.
+	nextSweep time.Time
 }
 
-// StoreDir returns the directory of the Pebble store of one session-stage
-// partition.
+// StoreDir returns the directory of the Pebble store of one partition of the
+// session stage.
 func StoreDir(dataDir string, partition int) string {
-	return filepath.Join(dataDir, "session", fmt.Sprintf("p%04d", partition))
+	return stageDir(dataDir, "session", partition)
+}
+
+// SpaceStoreDir returns the directory of the Pebble store of one partition
+// of the space stage.
+func SpaceStoreDir(dataDir string, partition int) string {
+	return stageDir(dataDir, "space", partition)
+}
+
+func stageDir(dataDir, stage string, partition int) string {
+	return filepath.Join(dataDir, stage, fmt.Sprintf("p%04d", partition))
 }
 
 // run processes the claim until ctx ends or a store error occurs.
 func (p *partition) run(ctx context.Context) error {
-	store, err := statestore.Open(StoreDir(p.w.cfg.DataDir, p.num), statestore.Options{Cache: p.w.cache, NoSync: p.w.cfg.NoSync})
+	dir := stageDir(p.w.cfg.DataDir, p.stage.name(), p.num)
+	store, err := statestore.Open(dir, statestore.Options{Cache: p.w.cache, NoSync: p.w.cfg.NoSync})
 	if err != nil {
-		return fmt.Errorf("processor: open store of partition %d: %w", p.num, err)
+		return fmt.Errorf("processor: open store of %s partition %d: %w", p.stage.name(), p.num, err)
 	}
 	p.store = store
-	p.cache = newSessionCache(defaultCacheSessions)
+	p.cache = newLRU(defaultCacheEntries)
 	defer store.Close()
 
 	if p.applied, err = store.Offsets(); err != nil {
-		return fmt.Errorf("processor: read offsets of partition %d: %w", p.num, err)
+		return fmt.Errorf("processor: read offsets of %s partition %d: %w", p.stage.name(), p.num, err)
 	}
 
 	start := map[string]int64{}
-	for _, topic := range p.w.cfg.Topics.Inputs() {
+	for _, topic := range p.stage.inputs() {
 		start[topic] = ingest.FirstOffset
 		if off, ok := p.applied[topic]; ok {
 			start[topic] = off + 1
@@ -72,37 +93,70 @@ func (p *partition) run(ctx context.Context) error {
 	defer reader.Close()
 
 	for ctx.Err() == nil {
-		batch, err := reader.Next(ctx, p.w.cfg.BatchSize, p.w.cfg.BatchLinger)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
+		waitCtx, cancel := context.WithDeadline(ctx, p.nextSweep)
+		records, err := reader.Next(waitCtx, p.w.cfg.BatchSize, p.w.cfg.BatchLinger)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+		case errors.Is(err, context.DeadlineExceeded):
+		case err != nil:
 			p.log.Warn().Err(err).Msg("fetch failed, retrying")
 			if !sleep(ctx, time.Second) {
-				break
+				return nil
 			}
 			continue
 		}
-		if err := p.process(ctx, batch); err != nil {
+		if err := p.process(ctx, records); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// process folds, publishes and commits one batch. A batch that was read is
-// finished even when ctx ends meanwhile, within finishTimeout, so a graceful
-// shutdown commits what it started.
-func (p *partition) process(ctx context.Context, batch []ingest.Record) error {
+// dueTimers returns the timers due at now, by the worker's clock, once the
+// sweep interval has passed in real time, and moves the next sweep on.
+func (p *partition) dueTimers(now time.Time) ([]statestore.Timer, error) {
+	real := time.Now()
+	if real.Before(p.nextSweep) {
+		return nil, nil
+	}
+	p.nextSweep = real.Add(p.w.cfg.SweepInterval)
+	timers, err := p.store.DueTimers(now.UnixMilli(), maxDueTimers)
+	if err != nil {
+		return nil, fmt.Errorf("processor: read timers of %s partition %d: %w", p.stage.name(), p.num, err)
+	}
+	if len(timers) == maxDueTimers {
+		p.nextSweep = real // more are due: look again after this batch
+	}
+	return timers, nil
+}
+
+// process folds, sends and commits one batch of records and the timers due
+// now. A batch that was read is finished even when ctx ends meanwhile,
+// within finishTimeout, so a graceful shutdown commits what it started.
+func (p *partition) process(ctx context.Context, records []ingest.Record) error {
 	started := time.Now()
-	f := newFolder(p)
-	for _, rec := range batch {
-		if err := f.fold(rec); err != nil {
+	now := p.w.now()
+	timers, err := p.dueTimers(now)
+	if err != nil {
+		return err
+	}
+	if len(records) == 0 && len(timers) == 0 {
+		return nil
+	}
+
+	b := p.stage.newBatch(p)
+	for _, rec := range records {
+		if err := b.fold(rec); err != nil {
 			return err
 		}
 	}
-	if len(f.applied) == 0 {
-		return nil
+	if err := b.expire(timers, now.UnixMilli()); err != nil {
+		return err
+	}
+	out := b.output()
+	if len(out.stats.Offsets) == 0 && len(timers) == 0 {
+		return nil // every record was at or below the stored offsets
 	}
 
 	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
@@ -110,55 +164,70 @@ func (p *partition) process(ctx context.Context, batch []ingest.Record) error {
 	if ctx.Err() == nil {
 		finishCtx = ctx
 	}
-
-	for _, r := range f.rejections {
-		p.logRejection(r)
-		p.w.cfg.Hooks.rejected(r)
-	}
-	if err := retry(finishCtx, p.log, "write dead letters", func() error {
-		return p.w.producer.SendDeadLetters(finishCtx, p.w.cfg.Topics, f.rejections)
-	}); err != nil {
-		return nil // not committed: the batch is read again by the next owner
-	}
-	if err := retry(finishCtx, p.log, "publish to NATS", func() error {
-		err := p.w.publisher.Publish(finishCtx, f.messages)
-		if err != nil {
-			p.w.cfg.Hooks.publishError(p.num, err)
-		}
-		return err
-	}); err != nil {
+	if !p.send(finishCtx, out) {
+		// Nothing was committed and ctx has ended, so the loop stops and
+		// the next owner reads the batch again.
 		return nil
 	}
 
-	b := p.store.NewBatch()
-	defer b.Close()
-	if err := f.write(b); err != nil {
+	sb := p.store.NewBatch()
+	defer sb.Close()
+	if err := b.write(sb); err != nil {
 		return err
 	}
-	if err := b.Commit(); err != nil {
-		return fmt.Errorf("processor: commit partition %d: %w", p.num, err)
+	for topic, off := range out.stats.Offsets {
+		sb.SetOffset(topic, off)
 	}
-	for topic, off := range f.applied {
+	if err := sb.Commit(); err != nil {
+		return fmt.Errorf("processor: commit %s partition %d: %w", p.stage.name(), p.num, err)
+	}
+	for topic, off := range out.stats.Offsets {
 		p.applied[topic] = off
 	}
-	for k, s := range f.sessions {
-		p.cache.put(k, s)
-	}
+	b.committed()
 
-	f.stats.Published = len(f.messages)
-	f.stats.Offsets = f.applied
-	f.stats.Duration = time.Since(started)
-	p.w.cfg.Hooks.batch(f.stats)
+	out.stats.Published = len(out.messages)
+	out.stats.Duration = time.Since(started)
+	p.w.cfg.Hooks.batch(out.stats)
 
-	if p.w.skipKafkaCommit {
+	if p.w.skipKafkaCommit || len(out.stats.Offsets) == 0 {
 		return nil
 	}
-	if err := p.claim.Commit(f.applied); err != nil {
+	if err := p.claim.Commit(out.stats.Offsets); err != nil {
 		// Pebble holds the applied offsets, so a failed Kafka commit only
 		// means the next owner skips a few records it reads again.
 		p.log.Debug().Err(err).Msg("kafka offset commit failed")
 	}
 	return nil
+}
+
+// send writes dead letters and other records to Kafka, then publishes to
+// NATS, retrying each until it succeeds. It returns false when ctx ended
+// first.
+func (p *partition) send(ctx context.Context, out batchOutput) bool {
+	records := out.records
+	for _, r := range out.rejections {
+		p.logRejection(r)
+		p.w.cfg.Hooks.rejected(r)
+		records = append(records, p.w.cfg.Topics.DeadLetter(r))
+	}
+
+	if len(records) > 0 {
+		err := retry(ctx, p.log, "write to Kafka", func() error {
+			return p.w.producer.Send(ctx, records...)
+		})
+		if err != nil {
+			return false
+		}
+	}
+	err := retry(ctx, p.log, "publish to NATS", func() error {
+		err := p.w.publisher.Publish(ctx, out.messages)
+		if err != nil {
+			p.w.cfg.Hooks.publishError(p.num, err)
+		}
+		return err
+	})
+	return err == nil
 }
 
 func (p *partition) logRejection(r ingest.Rejection) {
@@ -203,3 +272,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+

@@ -34,6 +34,7 @@ func TestTwoWorkersShareAndHandOver(t *testing.T) {
 			DataDir:    dataDir,
 			Projection: projection.Config{ContactKey: testKey},
 			NoSync:     true,
+			Clock:      testClock,
 			Log:        testLogger(t),
 			Hooks: processor.Hooks{OnBatch: func(s processor.BatchStats) {
 				e.events.Add(int64(s.Applied[e.topics.Events()]))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/gridsession/gridsession/ingest"
 	"github.com/gridsession/gridsession/publish"
@@ -21,7 +22,8 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs []publish.Message) error
 }
 
-// Worker is one member of the session stage's consumer group.
+// Worker runs both stages of the pipeline in one process: a member of the
+// session stage's consumer group and a member of the space stage's.
 type Worker struct {
 	cfg       Config
 	publisher Publisher
@@ -29,8 +31,8 @@ type Worker struct {
 	cache     *statestore.Cache
 	rejectLog zerolog.Logger
 
-	// partitions is the partition count of the input topics; partitionList
-	// is 0 to partitions-1, for the murmur2 balancer.
+	// partitions is the partition count of the session stage's input
+	// topics; partitionList is 0 to partitions-1, for the murmur2 balancer.
 	partitions    int
 	partitionList []int
 	balancer      kafka.Murmur2Balancer
@@ -47,8 +49,8 @@ type Worker struct {
 const cacheBytes = 64 << 20
 
 // New checks cfg and returns a Worker that publishes through publisher and
-// writes dead letters through producer. The caller owns both and closes them
-// after Run returns.
+// writes dead letters and contributions through producer. The caller owns
+// both and closes them after Run returns.
 func New(cfg Config, publisher Publisher, producer *ingest.Producer) (*Worker, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -65,7 +67,9 @@ func New(cfg Config, publisher Publisher, producer *ingest.Producer) (*Worker, e
 	}, nil
 }
 
-// Run joins the consumer group and processes owned partitions until ctx
+func (w *Worker) now() time.Time { return w.cfg.Clock() }
+
+// Run joins both consumer groups and processes owned partitions until ctx
 // ends or a partition fails to read or write its store. A second call while
 // running is rejected.
 func (w *Worker) Run(ctx context.Context) error {
@@ -81,6 +85,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := ingest.PartitionCount(ctx, w.cfg.Brokers, []string{w.cfg.Topics.SpaceUpdates()}); err != nil {
+		return err
+	}
 	w.partitions = n
 	w.partitionList = make([]int, n)
 	for i := range w.partitionList {
@@ -90,11 +97,23 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.cache = statestore.NewCache(cacheBytes)
 	defer w.cache.Unref()
 
+	w.cfg.Log.Info().Strs("brokers", w.cfg.Brokers).Str("group", w.cfg.GroupID).Str("space_group", w.cfg.SpaceGroupID).Int("partitions", n).Msg("worker started")
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return w.runStage(gctx, sessionStage{w}, w.cfg.GroupID) })
+	g.Go(func() error { return w.runStage(gctx, spaceStage{w}, w.cfg.SpaceGroupID) })
+	err = g.Wait()
+	w.cfg.Log.Info().Msg("worker stopped")
+	return err
+}
+
+// runStage runs one stage's consumer group until ctx ends or a partition
+// fails.
+func (w *Worker) runStage(ctx context.Context, st stage, groupID string) error {
 	group, err := ingest.NewGroup(ingest.GroupConfig{
-		ID:      w.cfg.GroupID,
+		ID:      groupID,
 		Brokers: w.cfg.Brokers,
-		Topics:  w.cfg.Topics.Inputs(),
-		Log:     w.cfg.Log,
+		Topics:  st.inputs(),
+		Log:     w.cfg.Log.With().Str("stage", st.name()).Logger(),
 	})
 	if err != nil {
 		return err
@@ -102,33 +121,31 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	w.cfg.Log.Info().Strs("brokers", w.cfg.Brokers).Str("group", w.cfg.GroupID).Int("partitions", n).Msg("session stage started")
-
 	err = group.Run(runCtx, func(genCtx context.Context, claim *ingest.Claim) {
-		if err := w.runClaim(genCtx, claim); err != nil {
+		if err := w.runClaim(genCtx, st, claim); err != nil {
 			cancel(err)
 		}
 	})
 	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
-	w.cfg.Log.Info().Msg("session stage stopped")
 	return err
 }
 
-func (w *Worker) runClaim(ctx context.Context, claim *ingest.Claim) error {
+func (w *Worker) runClaim(ctx context.Context, st stage, claim *ingest.Claim) error {
 	p := &partition{
 		w:     w,
+		stage: st,
 		num:   claim.Partition,
 		claim: claim,
-		log:   w.cfg.Log.With().Int("partition", claim.Partition).Int("generation", claim.Generation).Logger(),
+		log:   w.cfg.Log.With().Str("stage", st.name()).Int("partition", claim.Partition).Int("generation", claim.Generation).Logger(),
 	}
-	w.cfg.Hooks.assigned(claim.Partition, claim.Generation)
-	defer w.cfg.Hooks.revoked(claim.Partition, claim.Generation)
+	w.cfg.Hooks.assigned(st.name(), claim.Partition, claim.Generation)
+	defer w.cfg.Hooks.revoked(st.name(), claim.Partition, claim.Generation)
 
 	if err := p.run(ctx); err != nil {
 		p.log.Error().Err(err).Msg("partition failed, stopping the worker")
-		return fmt.Errorf("partition %d: %w", claim.Partition, err)
+		return fmt.Errorf("%s partition %d: %w", st.name(), claim.Partition, err)
 	}
 	p.log.Info().Msg("partition released")
 	return nil

@@ -11,6 +11,13 @@ const (
 	DefaultMaxClockSkew    = 5 * time.Minute
 )
 
+// Default lifetimes of state values. A cart expires CartTTL after the
+// session's last cart change and a rating RatingTTL after it was given.
+const (
+	DefaultCartTTL   = 30 * time.Minute
+	DefaultRatingTTL = 24 * time.Hour
+)
+
 // DefaultStatefulExpiry is how long a stateful value lives after its event
 // time when the event has no public field.
 const DefaultStatefulExpiry = 24 * time.Hour
@@ -38,6 +45,12 @@ type Config struct {
 	// MaxClockSkew is how far an event time may run ahead of the Kafka
 	// record timestamp before it is clamped; default 5 minutes.
 	MaxClockSkew time.Duration
+	// CartTTL is how long a cart lives after its last change; default 30
+	// minutes.
+	CartTTL time.Duration
+	// RatingTTL is how long a rating lives after it was given; default 24
+	// hours.
+	RatingTTL time.Duration
 }
 
 // WithDefaults returns a copy of c in which every zero or negative limit is
@@ -57,6 +70,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxClockSkew <= 0 {
 		c.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if c.CartTTL <= 0 {
+		c.CartTTL = DefaultCartTTL
+	}
+	if c.RatingTTL <= 0 {
+		c.RatingTTL = DefaultRatingTTL
 	}
 	return c
 }

@@ -12,6 +12,7 @@ import (
 const (
 	formatSessionV1 byte = 1
 	formatClientV1  byte = 2
+	formatSpaceV1   byte = 3
 )
 
 // Marshal encodes s for the state store: a format byte followed by JSON.

@@ -44,6 +44,7 @@ func ApplyEvent(s *Session, e *schemas.Event, recordTime time.Time, cfg Config) 
 	s.Tenant, s.ID = e.TenantID, e.SessionID
 	s.LastActivity = max(s.LastActivity, at)
 	s.remember(e.CaptureID, cfg.CaptureWindow)
+	s.countApplied()
 	if changes.State {
 		s.Version++
 	}

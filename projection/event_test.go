@@ -784,15 +784,16 @@ func TestView(t *testing.T) {
 func TestConfigWithDefaults(t *testing.T) {
 	want := projection.Config{
 		MaxCartProducts: 1000, MaxSearches: 50, MaxStatefulKeys: 64, CaptureWindow: 256, MaxClockSkew: 5 * time.Minute,
+		CartTTL: 30 * time.Minute, RatingTTL: 24 * time.Hour,
 	}
 	if got := (projection.Config{}).WithDefaults(); !reflect.DeepEqual(got, want) {
 		t.Errorf("zero config: got %+v, want %+v", got, want)
 	}
-	negative := projection.Config{MaxCartProducts: -1, MaxSearches: -1, MaxStatefulKeys: -1, CaptureWindow: -1, MaxClockSkew: -time.Second}
+	negative := projection.Config{MaxCartProducts: -1, MaxSearches: -1, MaxStatefulKeys: -1, CaptureWindow: -1, MaxClockSkew: -time.Second, CartTTL: -1, RatingTTL: -1}
 	if got := negative.WithDefaults(); !reflect.DeepEqual(got, want) {
 		t.Errorf("negative config: got %+v, want %+v", got, want)
 	}
-	set := projection.Config{ContactKey: testKey, MaxCartProducts: 1, MaxSearches: 2, MaxStatefulKeys: 3, CaptureWindow: 4, MaxClockSkew: time.Second}
+	set := projection.Config{ContactKey: testKey, MaxCartProducts: 1, MaxSearches: 2, MaxStatefulKeys: 3, CaptureWindow: 4, MaxClockSkew: time.Second, CartTTL: time.Minute, RatingTTL: time.Hour}
 	if got := set.WithDefaults(); !reflect.DeepEqual(got, set) {
 		t.Errorf("explicit config: got %+v, want it unchanged", got)
 	}

@@ -36,6 +36,7 @@ func ApplySession(s *Session, r *schemas.Session, cfg Config) (Changes, error) {
 	s.Tenant, s.ID = r.TenantID, r.SessionID
 	if !s.Known {
 		s.keepRecord(next)
+		s.countApplied()
 		return Changes{SpaceKnown: true}, nil
 	}
 
@@ -43,8 +44,12 @@ func ApplySession(s *Session, r *schemas.Session, cfg Config) (Changes, error) {
 	case 0:
 		return Changes{Duplicate: true}, nil
 	case 1:
+		// Counting the ignored record keeps Applied, and so the stored
+		// bytes, the same whatever order the records came in.
+		s.countApplied()
 		return Changes{}, nil
 	}
+	s.countApplied()
 	previous := s.SpaceID
 	s.keepRecord(next)
 	if previous == s.SpaceID {

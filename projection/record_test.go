@@ -36,7 +36,7 @@ func TestApplySessionFirstRecord(t *testing.T) {
 	}
 	want := projection.Session{
 		Tenant: "t1", ID: "s1", Known: true, SpaceID: "store-7", ClientID: "c1",
-		Created: baseMillis + 250, RecordCaptureID: "cap-s",
+		Created: baseMillis + 250, RecordCaptureID: "cap-s", Applied: 1,
 	}
 	if !sameSession(&s, &want) {
 		t.Errorf("session = %+v, want %+v", s, want)
@@ -139,12 +139,17 @@ func TestApplySessionMovesSpace(t *testing.T) {
 func TestApplySessionLaterRecordIgnored(t *testing.T) {
 	var s projection.Session
 	applySession(t, &s, sessionRecord("2019-10-01T12:00:00Z", "store-7", "c1", "cap-1"))
-	before := marshal(t, &s)
+	applied := s.Applied
 	changes := applySession(t, &s, sessionRecord("2019-10-01T13:00:00Z", "store-9", "c1", "cap-2"))
 	if changes != (projection.Changes{}) {
 		t.Errorf("changes = %+v, want none", changes)
 	}
-	checkUnchanged(t, &s, before)
+	if s.SpaceID != "store-7" || s.RecordCaptureID != "cap-1" {
+		t.Errorf("later record replaced the earlier one: space %q capture %q", s.SpaceID, s.RecordCaptureID)
+	}
+	if s.Applied != applied+1 {
+		t.Errorf("Applied = %d, want %d: an ignored record still counts", s.Applied, applied+1)
+	}
 }
 
 // permutations returns every order of the indexes 0..n-1.

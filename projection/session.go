@@ -41,6 +41,16 @@ type Session struct {
 	// Version grows by one on every change of Cart or Search, the state
 	// that subscribers see.
 	Version uint64 `json:"version,omitempty"`
+	// Applied counts the records applied to the session, duplicates left
+	// out, and ExpirySeq the expiries that changed its space part since the
+	// last record. Together they version the session's contributions, so
+	// the version depends on which records were applied and never on how
+	// they were batched.
+	Applied   uint64 `json:"applied,omitempty"`
+	ExpirySeq uint64 `json:"expirySeq,omitempty"`
+	// TimerAt is the expiry instant the caller has registered a timer for,
+	// so it can move the timer when NextExpiry changes; 0 means none.
+	TimerAt int64 `json:"timerAt,omitempty"`
 	// Seen lists the captureIds of the latest applied events, oldest first,
 	// at most Config.CaptureWindow of them.
 	Seen []string `json:"seen,omitempty"`
@@ -96,6 +106,12 @@ type Changes struct {
 	// caller withdraws the session's contribution from that space and sends
 	// it to the new one.
 	PreviousSpaceID string
+}
+
+// countApplied records that one more record was applied.
+func (s *Session) countApplied() {
+	s.Applied++
+	s.ExpirySeq = 0
 }
 
 // View returns the visible state of the session, a copy that the caller

@@ -105,7 +105,9 @@ func TestDevResumesSameData(t *testing.T) {
 		t.Fatalf("%d sessions after restart, %d before", len(second), len(first))
 	}
 	for id, s := range first {
-		if second[id] == nil || second[id].Version != s.Version || second[id].LastActivity != s.LastActivity {
+		// Applied and LastActivity move only when a record is applied;
+		// Version also moves when the sweep expires a cart.
+		if second[id] == nil || second[id].Applied != s.Applied || second[id].LastActivity != s.LastActivity {
 			t.Errorf("session %s changed across restart and reload", id)
 		}
 	}

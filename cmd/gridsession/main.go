@@ -6,6 +6,7 @@
 //	run    run a worker against external Kafka and NATS
 //	load   produce the REES46 clickstream CSV files to Kafka
 //	tail   print state changes and events from NATS as JSON lines
+//	keys   create, list and revoke the access keys for space reads
 package main
 
 import (
@@ -35,6 +36,7 @@ func commands() []command {
 		{"run", "run a worker against external Kafka and NATS servers", runWorker},
 		{"load", "produce REES46 clickstream CSV files to Kafka", runLoad},
 		{"tail", "print state changes and events from NATS as JSON lines", runTail},
+		{"keys", "create, list and revoke the access keys for space reads", runKeys},
 	}
 }
 
