@@ -29,7 +29,7 @@ type Config struct {
 	// SpaceGroupID is the consumer group of the space stage; default
 	// DefaultSpaceGroupID.
 	SpaceGroupID string
-	Topics  ingest.Topics
+	Topics       ingest.Topics
 	// Subjects names the NATS subjects; the zero value uses prefix
 	// "gridsession".
 	Subjects publish.Subjects

@@ -272,4 +272,3 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
-

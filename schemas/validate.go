@@ -84,6 +84,15 @@ func checkID(field, id string, required bool) error {
 	return nil
 }
 
+// CheckID returns a *FieldError naming field when value is empty or breaks
+// the identifier rules of records: 1 to MaxIDBytes bytes of UTF-8 without
+// white space, control characters, '.', '*' or '>'. It lets other packages
+// validate ids that do not come from records, such as the tenant of an
+// access key.
+func CheckID(field, value string) error {
+	return checkID(field, value, true)
+}
+
 // checkText requires a non-empty value of at most MaxTextBytes bytes.
 func checkText(field, value string, required bool) error {
 	if value == "" {
