@@ -5,8 +5,8 @@ GO ?= go
 
 # dev runs the main job: embedded Kafka-protocol broker, embedded NATS server
 # and a worker, all on 127.0.0.1, with state under ./data.
-dev:
-	$(GO) run ./cmd/gridsession dev
+dev: build
+	./bin/gridsession dev
 
 # test runs every test, including the end-to-end ones on the embedded servers.
 test:

@@ -3,6 +3,8 @@
 // writes records with the murmur2 partitioner, and the dead-letter writer.
 package ingest
 
+import "fmt"
+
 // DefaultPrefix is the topic prefix used when none is configured.
 const DefaultPrefix = "gridsession"
 
@@ -52,3 +54,21 @@ func (t Topics) SpaceUpdates() string { return t.prefix() + ".space-updates" }
 // SpaceKey is the Kafka key of a space's records: the tenant and space ids
 // joined by a unit separator, which ids never contain.
 func SpaceKey(tenant, space string) string { return tenant + "\x1f" + space }
+
+// maxPrefixBytes leaves room for the longest suffix within Kafka's limit of
+// 249 bytes for a topic name.
+const maxPrefixBytes = 200
+
+// ValidatePrefix checks that prefix makes legal Kafka topic names: 1 to 200
+// of the characters a-z, A-Z, 0-9, '.', '_' and '-'.
+func ValidatePrefix(prefix string) error {
+	if prefix == "" || len(prefix) > maxPrefixBytes {
+		return fmt.Errorf("ingest: topic prefix must be 1 to %d bytes", maxPrefixBytes)
+	}
+	for _, r := range prefix {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return fmt.Errorf("ingest: topic prefix may contain only a-z, A-Z, 0-9, '.', '_' and '-', not %q", r)
+		}
+	}
+	return nil
+}

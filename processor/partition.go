@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -146,6 +147,7 @@ func (p *partition) process(ctx context.Context, records []ingest.Record) error 
 	}
 
 	b := p.stage.newBatch(p)
+	p.orderByTopic(records)
 	for _, rec := range records {
 		if err := b.fold(rec); err != nil {
 			return err
@@ -199,6 +201,17 @@ func (p *partition) process(ctx context.Context, records []ingest.Record) error 
 		p.log.Debug().Err(err).Msg("kafka offset commit failed")
 	}
 	return nil
+}
+
+// orderByTopic sorts records into the order of the stage's inputs, keeping
+// the order within each topic. For the session stage this folds the
+// session records of a batch before its events, so events read together
+// with their session record already know their space. Records of
+// different topics have no order in Kafka, so this changes no result.
+func (p *partition) orderByTopic(records []ingest.Record) {
+	inputs := p.stage.inputs()
+	rank := func(topic string) int { return slices.Index(inputs, topic) }
+	slices.SortStableFunc(records, func(a, b ingest.Record) int { return rank(a.Topic) - rank(b.Topic) })
 }
 
 // send writes dead letters and other records to Kafka, then publishes to

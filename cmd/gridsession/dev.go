@@ -21,6 +21,9 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	if err := f.validate(); err != nil {
 		return err
 	}
@@ -33,6 +36,11 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	root := f.dataDir
+	lock, err := lockDataDir(root)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	f.contactKeyFile = filepath.Join(root, "contact.key")
 	key, err := f.contactKey(true)
 	if err != nil {
@@ -62,10 +70,10 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	f.dataDir = filepath.Join(root, "worker")
 
 	fmt.Fprintf(stdout, "gridsession dev is running (Ctrl-C stops it)\n  Kafka: %s\n  NATS:  %s\n  data:  %s\n", kafka.Addr(), nats.ClientURL(), root)
-	fmt.Fprintf(stdout, "Try: gridsession load %s, then gridsession tail\n", "FILE.csv")
+	fmt.Fprintf(stdout, "Load data with: gridsession load --kafka %s FILE.csv\nWatch it with:  gridsession tail --nats %s\n", kafka.Addr(), nats.ClientURL())
 
 	started := time.Now()
 	err = startWorker(ctx, &f, key, log)
-	log.Info().Dur("uptime", time.Since(started)).Msg("stopping embedded servers")
+	log.Info().Str("uptime", time.Since(started).Round(time.Second).String()).Msg("stopping embedded servers")
 	return err
 }

@@ -38,12 +38,27 @@ func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
 // parseFlags applies environment variables to flags not given on the
 // command line, then the command line itself. A bad value from either
 // names the flag and the variable.
+//
+// Flags may follow positional arguments, as in "load a.csv --quiet"; the
+// positional ones are left in fs.Args.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return errUsage
 		}
-		return errUsage
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	if len(positional) > 0 {
+		_ = fs.Parse(append([]string{"--"}, positional...))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -62,6 +77,14 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// noArguments rejects positional arguments of a command that takes none.
+func noArguments(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: this command takes only flags (see -h)", fs.Arg(0))
+	}
+	return nil
 }
 
 // listFlag is a comma-separated list flag.

@@ -241,7 +241,7 @@ func runKeysRevoke(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("expected one browser id after the flags, got %q: gridsession keys revoke [flags] BROWSER_ID", fs.Args())
+		return fmt.Errorf("expected one browser id, got %q: gridsession keys revoke [flags] BROWSER_ID", fs.Args())
 	}
 	browserID := fs.Arg(0)
 

@@ -191,7 +191,7 @@ func TestKeysRejectInvalidArguments(t *testing.T) {
 		{"tenant with dot", []string{"create", "--kafka", closed, "--tenant", "a.b"}, `invalid --tenant "a.b": must not contain '.'`},
 		{"space with space", []string{"create", "--kafka", closed, "--tenant", "shop", "--space", "store 1"}, `invalid --space "store 1"`},
 		{"revoke without id", []string{"revoke", "--kafka", closed}, "expected one browser id"},
-		{"flag after id", []string{"revoke", "b-1", "--kafka", closed}, "expected one browser id after the flags"},
+		{"revoke two ids", []string{"revoke", "--kafka", closed, "b-1", "b-2"}, "expected one browser id"},
 		{"list with argument", []string{"list", "extra"}, "takes only flags"},
 		{"zero timeout", []string{"list", "--kafka", closed, "--timeout", "0s"}, "invalid --timeout"},
 	}

@@ -73,7 +73,9 @@ func runLoad(ctx context.Context, args []string, stdout io.Writer) error {
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	printSummary(stdout, summary, time.Since(started))
+	if summary.Files > 0 {
+		printSummary(stdout, summary, time.Since(started))
+	}
 	return err
 }
 

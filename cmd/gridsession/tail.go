@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -34,6 +35,9 @@ func runTail(ctx context.Context, args []string, stdout io.Writer) error {
 	space := fs.String("space", "", "watch only this space id")
 	subjectPrefix := fs.String("subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArguments(fs); err != nil {
 		return err
 	}
 	if *session != "" && *space != "" {
@@ -85,6 +89,7 @@ func runTail(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("subscribe to %s: %w", subject, err)
 	}
 
+	fmt.Fprintf(os.Stderr, "watching %s on %s (Ctrl-C stops)\n", subject, *natsURL)
 	<-ctx.Done()
 	return nil
 }

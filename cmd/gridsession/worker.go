@@ -76,6 +76,12 @@ func (f *workerFlags) validate() error {
 	case !strings.HasPrefix(f.nats, "nats://") && !strings.HasPrefix(f.nats, "tls://"):
 		return fmt.Errorf("invalid --nats %q: want a URL such as %s", f.nats, defaultNATS)
 	}
+	if err := (publish.Subjects{Prefix: f.subjectPrefix}).Validate(); err != nil {
+		return fmt.Errorf("invalid --subject-prefix %q: %w", f.subjectPrefix, err)
+	}
+	if err := ingest.ValidatePrefix(f.topicPrefix); err != nil {
+		return fmt.Errorf("invalid --topic-prefix %q: %w", f.topicPrefix, err)
+	}
 	for _, r := range f.regions {
 		if r == "" || strings.ContainsAny(r, " \t") {
 			return fmt.Errorf("invalid --regions entry %q", r)
@@ -169,6 +175,9 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := noArguments(fs); err != nil {
+		return err
+	}
 	if err := f.validate(); err != nil {
 		return err
 	}
@@ -180,5 +189,10 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	lock, err := lockDataDir(f.dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	return startWorker(ctx, &f, key, log)
 }
