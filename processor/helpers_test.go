@@ -54,7 +54,15 @@ type env struct {
 	events   atomic.Int64
 	sessions atomic.Int64
 	rejected atomic.Int64
+	// clock is the workers' current time in Unix milliseconds; it starts
+	// at testNow and moves only when a test moves it.
+	clock atomic.Int64
 }
+
+func (e *env) now() time.Time { return time.UnixMilli(e.clock.Load()).UTC() }
+
+// advance moves the workers' clock forward by d.
+func (e *env) advance(d time.Duration) { e.clock.Add(d.Milliseconds()) }
 
 func (e *env) appliedEvents() int64 { return e.events.Load() }
 
@@ -69,6 +77,7 @@ func newEnv(t *testing.T) *env {
 		subjects: publish.Subjects{Prefix: "gs"},
 		dataDir:  t.TempDir(),
 	}
+	e.clock.Store(testNow.UnixMilli())
 	nc, err := nats.Connect(e.nats.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -84,15 +93,16 @@ func newEnv(t *testing.T) *env {
 func (e *env) start(mutate ...func(*processor.Worker)) {
 	e.t.Helper()
 	cfg := processor.Config{
-		Brokers:    []string{e.kafka.Addr()},
-		GroupID:    "test-session",
-		Topics:     e.topics,
-		Subjects:   e.subjects,
-		DataDir:    e.dataDir,
-		Projection: projection.Config{ContactKey: testKey},
-		NoSync:     true,
-		Clock:      testClock,
-		Log:        testLogger(e.t),
+		Brokers:       []string{e.kafka.Addr()},
+		GroupID:       "test-session",
+		Topics:        e.topics,
+		Subjects:      e.subjects,
+		DataDir:       e.dataDir,
+		Projection:    projection.Config{ContactKey: testKey},
+		NoSync:        true,
+		Clock:         e.now,
+		SweepInterval: 50 * time.Millisecond,
+		Log:           testLogger(e.t),
 		Hooks: processor.Hooks{OnBatch: func(s processor.BatchStats) {
 			e.events.Add(int64(s.Applied[e.topics.Events()]))
 			e.sessions.Add(int64(s.Applied[e.topics.Sessions()]))
