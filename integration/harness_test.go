@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,8 +33,6 @@ type cluster struct {
 	cancel   context.CancelFunc
 	done     chan error
 
-	// events counts event records folded, duplicates included.
-	events atomic.Int64
 	// clock is the workers' clock; the default is set before the sample
 	// files' first row, so nothing in them expires.
 	clock func() time.Time
@@ -78,9 +75,6 @@ func (c *cluster) start() {
 		NoSync:     true,
 		Clock:      c.clock,
 		Log:        log,
-		Hooks: processor.Hooks{OnBatch: func(s processor.BatchStats) {
-			c.events.Add(int64(s.Applied[c.topics.Events()]))
-		}},
 	}, publish.New(c.nc), c.producer)
 	if err != nil {
 		c.t.Fatal(err)
@@ -105,18 +99,6 @@ func (c *cluster) stop() {
 		c.t.Fatal("worker did not stop within 60s")
 	}
 	c.cancel = nil
-}
-
-// waitEvents waits until the worker folded n event records in total.
-func (c *cluster) waitEvents(n int64, timeout time.Duration) {
-	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for c.events.Load() < n {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("worker folded %d of %d events within %s", c.events.Load(), n, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // sessions reads every stored session of a stopped worker, keyed by

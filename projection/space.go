@@ -22,6 +22,8 @@ type Space struct {
 	// Rows maps a sessionId to its part of the space. A withdrawn or fully
 	// expired session keeps an empty row, so that its version still rejects
 	// older contributions.
+	// TODO: prune empty rows once no older contribution can still arrive;
+	// until then a busy space's value grows with every session it saw.
 	Rows map[string]*Row `json:"rows,omitempty"`
 	// TimerAt is the expiry instant the caller has registered a timer for;
 	// 0 means none.
@@ -94,17 +96,17 @@ func ApplyContribution(sp *Space, c Contribution, now int64) (bool, error) {
 // positiveQuantities returns a copy of cart without the products whose
 // quantity is not above zero, or nil when none is left.
 func positiveQuantities(cart map[string]int64) map[string]int64 {
-	var kept map[string]int64
+	var positive map[string]int64
 	for product, q := range cart {
 		if q <= 0 {
 			continue
 		}
-		if kept == nil {
-			kept = make(map[string]int64, len(cart))
+		if positive == nil {
+			positive = make(map[string]int64, len(cart))
 		}
-		kept[product] = q
+		positive[product] = q
 	}
-	return kept
+	return positive
 }
 
 // sameParts reports whether two rows contribute the same visible values.
@@ -172,7 +174,8 @@ func NextSpaceExpiry(sp *Space) int64 {
 // View computes the space state at now from the live parts of the rows:
 // per product the total quantity and the number of distinct contacts
 // holding it, and per numeric key (RATING first of all) the min, max, mean
-// and count of the live values.
+// and count of the live values. A total above math.MaxInt64 is reported as
+// math.MaxInt64.
 func (sp *Space) View(now int64) schemas.SpaceState {
 	state := schemas.SpaceState{Cart: map[string]schemas.ProductTotal{}, Numbers: map[string]schemas.NumberAggregate{}}
 	if sp == nil {
