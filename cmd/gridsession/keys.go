@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -131,6 +132,9 @@ func runKeysCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := validateKeyScope(*tenant, spaces); err != nil {
 		return err
 	}
+	// The key stores its spaces sorted and without duplicates.
+	slices.Sort(spaces)
+	spaces = slices.Compact(spaces)
 
 	ctx, cancel, err := f.connect(ctx)
 	if err != nil {

@@ -51,7 +51,7 @@ func startKeysRegistry(t *testing.T, addr string, log zerolog.Logger) *access.Re
 func TestKeysCreateListRevoke(t *testing.T) {
 	addr := embedded.KafkaForTest(t, nil, 1).Addr()
 
-	out, err := runKeysCommand(t, "create", "--kafka", addr, "--tenant", "shop", "--space", "store-1", "--space", "store-2,store-3")
+	out, err := runKeysCommand(t, "create", "--kafka", addr, "--tenant", "shop", "--space", "store-2", "--space", "store-3,store-1,store-2")
 	if err != nil {
 		t.Fatalf("keys create: %v\n%s", err, out)
 	}

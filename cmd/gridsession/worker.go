@@ -37,9 +37,12 @@ type workerFlags struct {
 	topicPrefix    string
 	subjectPrefix  string
 	group          string
+	spaceGroup     string
 	regions        listFlag
 	contactKeyFile string
 	maxClockSkew   time.Duration
+	cartTTL        time.Duration
+	ratingTTL      time.Duration
 	batchSize      int
 	logLevel       string
 }
@@ -58,9 +61,12 @@ func (f *workerFlags) register(fs *flag.FlagSet, dataDirDefault string, servers 
 	fs.StringVar(&f.topicPrefix, "topic-prefix", ingest.DefaultPrefix, "prefix of the Kafka topic names")
 	fs.StringVar(&f.subjectPrefix, "subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
 	fs.StringVar(&f.group, "group", processor.DefaultGroupID, "Kafka consumer group of the session stage")
+	fs.StringVar(&f.spaceGroup, "space-group", processor.DefaultSpaceGroupID, "Kafka consumer group of the space stage")
 	fs.Var(&f.regions, "regions", "served dataResidency regions, comma-separated; records of other regions are rejected")
 	fs.StringVar(&f.contactKeyFile, "contact-key-file", "", "file with the secret key (at least 16 bytes) for hashing contact values; GRIDSESSION_CONTACT_KEY may hold the key itself instead")
 	fs.DurationVar(&f.maxClockSkew, "max-clock-skew", 5*time.Minute, "how far an event time may run ahead of its Kafka record timestamp before it is clamped")
+	fs.DurationVar(&f.cartTTL, "cart-ttl", projection.DefaultCartTTL, "how long a cart lives after its last change, by event time")
+	fs.DurationVar(&f.ratingTTL, "rating-ttl", projection.DefaultRatingTTL, "how long a rating lives after it was given, by event time")
 	fs.IntVar(&f.batchSize, "batch-size", 1000, "maximum records folded per partition batch")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 }
@@ -71,6 +77,10 @@ func (f *workerFlags) validate() error {
 		return errors.New("--data-dir must not be empty")
 	case f.maxClockSkew < 0:
 		return fmt.Errorf("invalid --max-clock-skew %s: must not be negative", f.maxClockSkew)
+	case f.cartTTL <= 0:
+		return fmt.Errorf("invalid --cart-ttl %s: must be positive, such as 30m", f.cartTTL)
+	case f.ratingTTL <= 0:
+		return fmt.Errorf("invalid --rating-ttl %s: must be positive, such as 24h", f.ratingTTL)
 	case f.batchSize < 1 || f.batchSize > 100_000:
 		return fmt.Errorf("invalid --batch-size %d: want 1 to 100000", f.batchSize)
 	case !strings.HasPrefix(f.nats, "nats://") && !strings.HasPrefix(f.nats, "tls://"):
@@ -149,15 +159,18 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 	defer producer.Close()
 
 	w, err := processor.New(processor.Config{
-		Brokers:   f.kafka,
-		GroupID:   f.group,
-		Topics:    ingest.Topics{Prefix: f.topicPrefix},
-		Subjects:  publish.Subjects{Prefix: f.subjectPrefix},
-		DataDir:   f.dataDir,
-		Validator: schemas.NewValidator(f.regions...),
+		Brokers:      f.kafka,
+		GroupID:      f.group,
+		SpaceGroupID: f.spaceGroup,
+		Topics:       ingest.Topics{Prefix: f.topicPrefix},
+		Subjects:     publish.Subjects{Prefix: f.subjectPrefix},
+		DataDir:      f.dataDir,
+		Validator:    schemas.NewValidator(f.regions...),
 		Projection: projection.Config{
 			ContactKey:   key,
 			MaxClockSkew: f.maxClockSkew,
+			CartTTL:      f.cartTTL,
+			RatingTTL:    f.ratingTTL,
 		},
 		BatchSize: f.batchSize,
 		Log:       log,
