@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/gridsession/gridsession/access"
 	"github.com/gridsession/gridsession/ingest"
 	"github.com/gridsession/gridsession/processor"
 	"github.com/gridsession/gridsession/projection"
@@ -157,6 +158,16 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 
 	producer := ingest.NewProducer(f.kafka, log)
 	defer producer.Close()
+
+	// The registry of access keys guards space reads. It is started here so
+	// a worker fails at start when the keys topic cannot be read.
+	// TODO: hand it to the query service that answers space gets.
+	keys := access.NewRegistry(f.kafka, ingest.Topics{Prefix: f.topicPrefix}, log)
+	if err := keys.Start(ctx); err != nil {
+		return err
+	}
+	defer keys.Close()
+	log.Info().Int("keys", len(keys.Keys())).Msg("access keys loaded")
 
 	w, err := processor.New(processor.Config{
 		Brokers:      f.kafka,
