@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -207,5 +210,60 @@ func TestRunFailsFastOnUnreachableBroker(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("run hung until the test's deadline")
+	}
+}
+
+// TestKeySecretStoredNowhere creates an access key against a running dev,
+// checks it and a wrong one, then searches everything dev wrote to disk
+// (the broker's log segments and the worker's Pebble stores) for the
+// secret.
+func TestKeySecretStoredNowhere(t *testing.T) {
+	dataDir := t.TempDir()
+	addr, stop := startDev(t, dataDir)
+
+	out, err := runKeysCommand(t, "create", "--kafka", addr, "--tenant", "shop", "--space", "store-1")
+	if err != nil {
+		t.Fatalf("keys create: %v\n%s", err, out)
+	}
+	id := browserIDLine.FindStringSubmatch(out)[1]
+	secret := accessKeyLine.FindStringSubmatch(out)[1]
+
+	var logs syncBuffer
+	reg := startKeysRegistry(t, addr, zerolog.New(&logs))
+	ctx := context.Background()
+	if err := reg.Check(ctx, id, secret, "shop", "store-1"); err != nil {
+		t.Fatalf("right key rejected: %v", err)
+	}
+	if err := reg.Check(ctx, id, secret+"x", "shop", "store-1"); err == nil {
+		t.Fatal("wrong key accepted")
+	}
+	reg.Close()
+	stop()
+
+	found := 0
+	err = filepath.WalkDir(dataDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(id)) {
+			found++
+		}
+		if bytes.Contains(b, []byte(secret)) || bytes.Contains(b, []byte(secret[len("gsk_"):])) {
+			t.Errorf("%s contains the access key", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found == 0 {
+		t.Error("no file contains the browser id either: the search looked in the wrong place")
+	}
+	if strings.Contains(logs.String(), secret[len("gsk_"):]) {
+		t.Errorf("registry log contains the access key:\n%s", logs.String())
 	}
 }
