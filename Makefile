@@ -20,7 +20,7 @@ vet:
 	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
 
 race:
-	$(GO) test -race ./schemas/... ./projection/... ./statestore/... ./publish/... ./ingest/... ./processor/... ./internal/... ./integration/...
+	$(GO) test -race ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./projection ./statestore ./processor
