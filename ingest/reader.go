@@ -82,17 +82,29 @@ func NewPartitionReader(cfg ReaderConfig) (*PartitionReader, error) {
 
 func (r *PartitionReader) fetch(ctx context.Context, kr *kafka.Reader) {
 	defer r.wg.Done()
+	backoff := 100 * time.Millisecond
 	for {
 		m, err := kr.FetchMessage(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				select {
-				case r.errs <- fmt.Errorf("ingest: fetch %s/%d: %w", kr.Config().Topic, kr.Config().Partition, err):
-				default:
-				}
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			// kafka-go hands broker errors to FetchMessage but keeps its
+			// own fetching alive, so the loop reports the error and goes
+			// on; returning would stop this topic for good.
+			select {
+			case r.errs <- fmt.Errorf("ingest: fetch %s/%d: %w", kr.Config().Topic, kr.Config().Partition, err):
+			default:
+			}
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return
+			}
+			backoff = min(backoff*2, 5*time.Second)
+			continue
 		}
+		backoff = 100 * time.Millisecond
 		select {
 		case r.records <- fromMessage(m):
 		case <-ctx.Done():
@@ -103,7 +115,8 @@ func (r *PartitionReader) fetch(ctx context.Context, kr *kafka.Reader) {
 
 // Next blocks until at least one record is available or ctx ends, then
 // gathers more for up to linger, returning at most max records. It returns
-// ctx.Err() when ctx ends first, and a fetch error if a fetch loop failed.
+// ctx.Err() when ctx ends first, and a fetch error when a fetch failed; the
+// fetch loops go on after an error, so the caller may call Next again.
 func (r *PartitionReader) Next(ctx context.Context, max int, linger time.Duration) ([]Record, error) {
 	var batch []Record
 	select {
