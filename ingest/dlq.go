@@ -17,12 +17,17 @@ const (
 	HeaderSourcePartition = "gridsession-source-partition"
 	HeaderSourceOffset    = "gridsession-source-offset"
 	HeaderOriginalSize    = "gridsession-original-size"
+	HeaderOriginalKeySize = "gridsession-original-key-size"
 )
 
-// MaxDeadLetterBytes bounds the copy of a rejected value kept in the
-// dead-letter topic, so an oversized record cannot exceed the broker's
-// message size limit there too.
-const MaxDeadLetterBytes = 64 << 10
+// Bounds of what a dead-letter record copies from the rejected record, so
+// that an oversized key, value or error cannot exceed the broker's message
+// size limit there too.
+const (
+	MaxDeadLetterBytes    = 64 << 10
+	MaxDeadLetterKeyBytes = 1 << 10
+	maxErrorHeaderBytes   = 4 << 10
+)
 
 // Rejection is a record that failed decoding or validation.
 type Rejection struct {
@@ -40,13 +45,20 @@ func (t Topics) DeadLetter(r Rejection) kafka.Message {
 	if len(value) > MaxDeadLetterBytes {
 		value = value[:MaxDeadLetterBytes]
 	}
+	key := r.Record.Key
+	if len(key) > MaxDeadLetterKeyBytes {
+		key = key[:MaxDeadLetterKeyBytes]
+	}
 	errText := ""
 	if r.Err != nil {
 		errText = r.Err.Error()
 	}
+	if len(errText) > maxErrorHeaderBytes {
+		errText = errText[:maxErrorHeaderBytes]
+	}
 	return kafka.Message{
 		Topic: t.DLQ(),
-		Key:   r.Record.Key,
+		Key:   key,
 		Value: value,
 		Headers: []kafka.Header{
 			{Key: HeaderReason, Value: []byte(r.Reason)},
@@ -56,6 +68,7 @@ func (t Topics) DeadLetter(r Rejection) kafka.Message {
 			{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(r.Record.Partition))},
 			{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(r.Record.Offset, 10))},
 			{Key: HeaderOriginalSize, Value: []byte(strconv.Itoa(len(r.Record.Value)))},
+			{Key: HeaderOriginalKeySize, Value: []byte(strconv.Itoa(len(r.Record.Key)))},
 		},
 	}
 }

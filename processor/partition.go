@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gridsession/gridsession/ingest"
+	"github.com/gridsession/gridsession/publish"
 	"github.com/gridsession/gridsession/statestore"
 )
 
@@ -235,6 +236,13 @@ func (p *partition) send(ctx context.Context, out batchOutput) bool {
 	}
 	err := retry(ctx, p.log, "publish to NATS", func() error {
 		err := p.w.publisher.Publish(ctx, out.messages)
+		if errors.Is(err, publish.ErrUndeliverable) {
+			// The other messages were delivered, and no retry can deliver
+			// these: state in Pebble stays right, subscribers miss them.
+			p.w.rejectLog.Error().Err(err).Msg("messages skipped that NATS cannot deliver")
+			p.w.cfg.Hooks.publishError(p.num, err)
+			return nil
+		}
 		if err != nil {
 			p.w.cfg.Hooks.publishError(p.num, err)
 		}

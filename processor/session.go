@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -141,11 +140,21 @@ type routeError struct {
 
 func (e *routeError) Error() string { return "processor: " + e.reason + ": " + e.detail }
 
+// quoteKey quotes a record key for an error message, shortened to 64 bytes
+// so that a huge key cannot flood logs and dead-letter headers.
+func quoteKey(key []byte) string {
+	const max = 64
+	if len(key) > max {
+		return fmt.Sprintf("%q... (%d bytes)", key[:max], len(key))
+	}
+	return fmt.Sprintf("%q", key)
+}
+
 // checkRoute requires the Kafka key to be the record's id and the partition
 // to be the one the murmur2 partitioner picks for it.
 func (f *sessionBatch) checkRoute(rec ingest.Record, field, id string) error {
 	if string(rec.Key) != id {
-		return &routeError{reason: ReasonWrongKey, field: field, detail: fmt.Sprintf("record key %q must equal %s %q", rec.Key, field, id)}
+		return &routeError{reason: ReasonWrongKey, field: field, detail: fmt.Sprintf("record key %s must equal %s %q", quoteKey(rec.Key), field, id)}
 	}
 	want := f.p.w.partitionOf(rec.Key)
 	if want >= 0 && want != rec.Partition {
@@ -212,7 +221,7 @@ func (f *sessionBatch) foldEvent(rec ingest.Record) error {
 		f.contribute[k] = true
 	}
 
-	raw, err := json.Marshal(e)
+	raw, err := encodeJSON(e)
 	if err != nil {
 		return fmt.Errorf("processor: encode event: %w", err)
 	}
@@ -229,7 +238,7 @@ func (f *sessionBatch) foldEvent(rec ingest.Record) error {
 }
 
 func (f *sessionBatch) publishState(s *projection.Session) error {
-	view, err := json.Marshal(s.View())
+	view, err := encodeJSON(s.View())
 	if err != nil {
 		return fmt.Errorf("processor: encode session state: %w", err)
 	}
@@ -276,7 +285,7 @@ func (f *sessionBatch) foldClient(rec ingest.Record) error {
 		return err
 	}
 	if string(rec.Key) != r.ClientID {
-		return &routeError{reason: ReasonWrongKey, field: "clientId", detail: fmt.Sprintf("record key %q must equal clientId %q", rec.Key, r.ClientID)}
+		return &routeError{reason: ReasonWrongKey, field: "clientId", detail: fmt.Sprintf("record key %s must equal clientId %q", quoteKey(rec.Key), r.ClientID)}
 	}
 	k := stateKey{r.TenantID, r.ClientID}
 	c := f.clients[k]
@@ -315,7 +324,7 @@ func (f *sessionBatch) expire(timers []statestore.Timer, now int64) error {
 }
 
 func (f *sessionBatch) addContribution(c projection.Contribution) {
-	raw, err := json.Marshal(c)
+	raw, err := encodeJSON(c)
 	if err != nil {
 		return // a Contribution of strings and numbers always encodes
 	}

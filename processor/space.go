@@ -134,7 +134,7 @@ func (f *spaceBatch) output() batchOutput {
 	now := f.p.w.now().UnixMilli()
 	for k := range f.changed {
 		sp := f.spaces[k]
-		view, err := json.Marshal(sp.View(now))
+		view, err := encodeJSON(sp.View(now))
 		if err != nil {
 			continue // a SpaceState of strings and numbers always encodes
 		}

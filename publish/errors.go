@@ -8,9 +8,17 @@ var (
 	ErrInvalidToken = errors.New("publish: invalid subject token")
 
 	// ErrInvalidSubject reports a subject that does not follow the layout
-	// of Subjects, or one that NATS would reject. Publish returns it before
-	// sending anything, and retrying the same batch cannot succeed.
+	// of Subjects, or one that NATS would reject.
 	ErrInvalidSubject = errors.New("publish: invalid subject")
+
+	// ErrTooLarge reports a message whose payload and headers exceed the
+	// server's maximum payload.
+	ErrTooLarge = errors.New("publish: message larger than the server's maximum payload")
+
+	// ErrUndeliverable reports that Publish skipped messages that no retry
+	// can deliver (an invalid subject or a message too large) and delivered
+	// all the others. Callers must not retry the batch for it.
+	ErrUndeliverable = errors.New("publish: undeliverable messages skipped")
 
 	// ErrInvalidVersion reports a Gridsession-Version header that is
 	// missing or not a decimal uint64.

@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,17 +64,22 @@ func (p *Publisher) Publish(ctx context.Context, msgs []Message) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("publish: %d messages: %w", len(msgs), err)
 	}
-	for i := range msgs {
-		if err := checkSubject(msgs[i].Subject); err != nil {
-			return fmt.Errorf("%w: message %d: %s %w", ErrInvalidSubject, i, quoteSubject(msgs[i].Subject), err)
-		}
-	}
 	if !p.nc.IsConnected() {
 		return fmt.Errorf("%w: connection status is %s", ErrNotConnected, p.nc.Status())
 	}
 
+	var skipped []error
+	maxPayload := p.nc.MaxPayload()
 	for i := range msgs {
 		m := &msgs[i]
+		if err := checkSubject(m.Subject); err != nil {
+			skipped = append(skipped, fmt.Errorf("%w: message %d: %s %w", ErrInvalidSubject, i, quoteSubject(m.Subject), err))
+			continue
+		}
+		if size := messageSize(m); maxPayload > 0 && size > maxPayload {
+			skipped = append(skipped, fmt.Errorf("%w: message %d to %s is %d bytes, the limit is %d", ErrTooLarge, i, quoteSubject(m.Subject), size, maxPayload))
+			continue
+		}
 		err := p.nc.PublishMsg(&nats.Msg{Subject: m.Subject, Data: m.Data, Header: m.Header})
 		if err != nil {
 			return fmt.Errorf("publish: %s: %w", quoteSubject(m.Subject), err)
@@ -90,5 +96,23 @@ func (p *Publisher) Publish(ctx context.Context, msgs []Message) error {
 		last := msgs[len(msgs)-1].Subject
 		return fmt.Errorf("publish: flush %d messages ending with %s: %w", len(msgs), quoteSubject(last), err)
 	}
+	if len(skipped) > 0 {
+		return fmt.Errorf("%w: %d of %d: %w", ErrUndeliverable, len(skipped), len(msgs), errors.Join(skipped...))
+	}
 	return nil
+}
+
+// messageSize returns the bytes a message counts against the server's
+// maximum payload: the data and the encoded headers.
+func messageSize(m *Message) int64 {
+	size := int64(len(m.Data))
+	if len(m.Header) > 0 {
+		size += int64(len("NATS/1.0\r\n\r\n"))
+		for k, values := range m.Header {
+			for _, v := range values {
+				size += int64(len(k) + len(": ") + len(v) + len("\r\n"))
+			}
+		}
+	}
+	return size
 }

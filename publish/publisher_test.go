@@ -120,28 +120,38 @@ func TestPublishWithoutDeadline(t *testing.T) {
 	}
 }
 
-func TestPublishInvalidSubjectSendsNothing(t *testing.T) {
+func TestPublishSkipsUndeliverableMessages(t *testing.T) {
 	n := embedded.NATSForTest(t)
 	sub := subscribe(t, n.ClientURL(), "gridsession.>")
-	p := New(connect(t, n.ClientURL()))
+	nc := connect(t, n.ClientURL())
+	p := New(nc)
 
-	for _, bad := range []string{"", "gridsession.a b", "gridsession.*", "gridsession..x", "gridsession.>", strings.Repeat("x", MaxSubjectBytes+1)} {
-		batch := []Message{{Subject: "gridsession.first", Data: []byte("first")}, {Subject: bad}}
+	huge := make([]byte, nc.MaxPayload()+1)
+	bad := []Message{
+		{Subject: ""}, {Subject: "gridsession.a b"}, {Subject: "gridsession.*"}, {Subject: "gridsession..x"},
+		{Subject: "gridsession.>"}, {Subject: strings.Repeat("x", MaxSubjectBytes+1)},
+		{Subject: "gridsession.huge", Data: huge},
+	}
+	for _, m := range bad {
+		batch := []Message{{Subject: "gridsession.before", Data: []byte("before")}, m, {Subject: "gridsession.after", Data: []byte("after")}}
 		err := p.Publish(testContext(t), batch)
-		if !errors.Is(err, ErrInvalidSubject) {
-			t.Errorf("publish with subject %.20q: %v, expected ErrInvalidSubject", bad, err)
+		if !errors.Is(err, ErrUndeliverable) {
+			t.Errorf("publish with subject %.20q: %v, expected ErrUndeliverable", m.Subject, err)
 		}
-	}
+		if !errors.Is(err, ErrInvalidSubject) && !errors.Is(err, ErrTooLarge) {
+			t.Errorf("publish with subject %.20q: %v, expected the cause", m.Subject, err)
+		}
 
-	if err := p.Publish(testContext(t), []Message{{Subject: "gridsession.marker", Data: []byte("marker")}}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := sub.NextMsg(waitTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(m.Data) != "marker" {
-		t.Errorf("first message received is %q, expected the marker because rejected batches send nothing", m.Data)
+		// The valid messages around the bad one are delivered.
+		for _, want := range []string{"before", "after"} {
+			got, err := sub.NextMsg(waitTimeout)
+			if err != nil {
+				t.Fatalf("subject %.20q: waiting for %q: %v", m.Subject, want, err)
+			}
+			if string(got.Data) != want {
+				t.Errorf("subject %.20q: received %.20q, expected %q", m.Subject, got.Data, want)
+			}
+		}
 	}
 }
 

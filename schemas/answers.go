@@ -1,6 +1,7 @@
 package schemas
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -67,7 +68,16 @@ func (s SpaceState) MarshalJSON() ([]byte, error) {
 		cart = map[string]ProductTotal{}
 	}
 	out[KeyCart] = cart
-	return json.Marshal(out)
+
+	// Product ids may contain '<', '>' and '&'; escaping them would make
+	// the message up to six times longer.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
