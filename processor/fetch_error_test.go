@@ -72,4 +72,3 @@ func TestOneFetchErrorDoesNotStallTopic(t *testing.T) {
 		t.Fatalf("events after one transient fetch error were not applied within 20s")
 	}
 }
-
