@@ -39,10 +39,11 @@ func PartitionCount(ctx context.Context, brokers []string, topics []string) (int
 }
 
 // CreateTopics creates each topic with partitions partitions unless it
-// exists already. Replication factor is 1 unless replicas is larger.
+// exists already. A replicas below 1 takes the broker's default replication
+// factor, which needs Kafka 2.4 or later.
 func CreateTopics(ctx context.Context, brokers []string, partitions, replicas int, topics ...string) error {
 	if replicas < 1 {
-		replicas = 1
+		replicas = -1
 	}
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
 	req := &kafka.CreateTopicsRequest{}

@@ -82,6 +82,13 @@ func (p *partition) run(ctx context.Context) error {
 		// instead of folding the whole retained log again.
 	}
 	p.log.Info().Interface("start_offsets", start).Msg("partition started")
+	if len(p.applied) > 0 && !p.w.skipKafkaCommit {
+		// After a crash Kafka may hold older offsets than Pebble; committing
+		// Pebble's keeps the group's lag true before new records arrive.
+		if err := p.claim.Commit(p.applied); err != nil {
+			p.log.Debug().Err(err).Msg("kafka offset commit failed")
+		}
+	}
 
 	reader, err := ingest.NewPartitionReader(ingest.ReaderConfig{
 		Brokers:   p.w.cfg.Brokers,

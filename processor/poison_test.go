@@ -68,3 +68,23 @@ func TestLargeCartOfEscapableIdsPublishes(t *testing.T) {
 		return false
 	})
 }
+
+func TestContactValueNeverPublished(t *testing.T) {
+	e := newEnv(t)
+	all := e.collect(e.subjects.All())
+	e.start()
+
+	e.send(e.sessionRecord("t1", "s1", "store-1"))
+	waitFor(t, 30*time.Second, "session record", func() bool { return e.sessions.Load() == 1 })
+	e.send(e.event("s1", map[string]any{"eventType": "CONTACT_IDENTIFY", "str1": "EMAIL", "str2": "ann.secret@example.com"}))
+	waitFor(t, 30*time.Second, "the event on the session and space subjects", func() bool { return all.len() >= 2 })
+
+	for _, m := range all.all() {
+		if strings.Contains(string(m.Data), "ann.secret") {
+			t.Errorf("%s carries the contact value: %s", m.Subject, m.Data)
+		}
+		if !strings.Contains(string(m.Data), "hmac-sha256:") {
+			t.Errorf("%s lacks the contact hash: %s", m.Subject, m.Data)
+		}
+	}
+}

@@ -187,8 +187,10 @@ func (f *sessionBatch) session(k stateKey) (*projection.Session, error) {
 
 // captureID returns a captureId derived from the record's coordinates, for
 // an event whose producer set none, so that a replay assigns the same id.
+// It contains '.', which producers' ids may not, so a producer cannot set an
+// id that hides a later record.
 func captureID(rec ingest.Record) string {
-	return "k-p" + strconv.Itoa(rec.Partition) + "-o" + strconv.FormatInt(rec.Offset, 10)
+	return "kafka.p" + strconv.Itoa(rec.Partition) + ".o" + strconv.FormatInt(rec.Offset, 10)
 }
 
 func (f *sessionBatch) foldEvent(rec ingest.Record) error {
@@ -221,7 +223,7 @@ func (f *sessionBatch) foldEvent(rec ingest.Record) error {
 		f.contribute[k] = true
 	}
 
-	raw, err := encodeJSON(e)
+	raw, err := encodeJSON(publishedEvent(e, s))
 	if err != nil {
 		return fmt.Errorf("processor: encode event: %w", err)
 	}
@@ -235,6 +237,21 @@ func (f *sessionBatch) foldEvent(rec ingest.Record) error {
 		return f.publishState(s)
 	}
 	return nil
+}
+
+// publishedEvent returns the event as subscribers see it. The contact value
+// of a CONTACT_IDENTIFY is personal data that gridsession never keeps in
+// clear, and the space subject reaches every device of a store, so str2
+// carries the contact's keyed hash instead, which still lets subscribers
+// tell contacts apart.
+func publishedEvent(e *schemas.Event, s *projection.Session) *schemas.Event {
+	if e.EventType != schemas.EventContactIdentify {
+		return e
+	}
+	out := *e
+	hash := "hmac-sha256:" + s.Contact
+	out.Str2 = &hash
+	return &out
 }
 
 func (f *sessionBatch) publishState(s *projection.Session) error {

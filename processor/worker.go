@@ -83,10 +83,12 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	n, err := ingest.PartitionCount(ctx, w.cfg.Brokers, w.cfg.Topics.Inputs())
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (create the topics %v first, or start with --create-topics)", err, w.cfg.Topics.All())
 	}
-	if _, err := ingest.PartitionCount(ctx, w.cfg.Brokers, []string{w.cfg.Topics.SpaceUpdates()}); err != nil {
-		return err
+	for _, topic := range []string{w.cfg.Topics.SpaceUpdates(), w.cfg.Topics.DLQ()} {
+		if _, err := ingest.PartitionCount(ctx, w.cfg.Brokers, []string{topic}); err != nil {
+			return fmt.Errorf("%w (create the topics %v first, or start with --create-topics)", err, w.cfg.Topics.All())
+		}
 	}
 	w.partitions = n
 	w.partitionList = make([]int, n)

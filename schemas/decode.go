@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxRecordBytes is the largest record, in bytes of JSON, that is accepted.
@@ -143,9 +144,14 @@ func unmarshal(data []byte, v any) error {
 	if len(data) > MaxRecordBytes {
 		return &FieldError{Reason: ReasonOversized, Detail: fmt.Sprintf("record is %d bytes, the limit is %d", len(data), MaxRecordBytes)}
 	}
+	if !utf8.Valid(data) {
+		// encoding/json would turn invalid bytes into U+FFFD, so two
+		// different ids could decode to the same one.
+		return &FieldError{Reason: ReasonInvalidJSON, Detail: "record is not valid UTF-8"}
+	}
 	err := json.Unmarshal(data, v)
 	if err == nil {
-		return nil
+		return checkMemberNames(data)
 	}
 
 	var typeErr *json.UnmarshalTypeError

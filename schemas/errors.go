@@ -46,8 +46,22 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("schemas: %s %s %s: %s", e.Reason, e.Field, e.Value, e.Detail)
 }
 
+// freeTextFields may carry personal data, such as a contact value in str2
+// or a search query in str1. Errors give only the length of their values,
+// because errors reach logs and dead-letter headers.
+var freeTextFields = map[string]bool{
+	"str1": true, "str2": true, "str3": true, "str4": true, "str5": true,
+	"ip": true, "clientUserAgent": true,
+}
+
+// redacted describes a free-text value without showing it.
+func redacted(value string) string { return fmt.Sprintf("(%d bytes, not shown)", len(value)) }
+
 // fieldErr builds a FieldError, quoting and shortening a string value.
 func fieldErr(reason Reason, field, value, detail string) *FieldError {
+	if freeTextFields[field] && value != "" {
+		return &FieldError{Reason: reason, Field: field, Value: redacted(value), Detail: detail}
+	}
 	return &FieldError{Reason: reason, Field: field, Value: quote(value), Detail: detail}
 }
 
@@ -55,6 +69,9 @@ func fieldErr(reason Reason, field, value, detail string) *FieldError {
 // as the number 5 where a string was expected. It removes insignificant white
 // space and shortens the text but does not quote it.
 func rawFieldErr(reason Reason, field, raw, detail string) *FieldError {
+	if freeTextFields[field] {
+		return &FieldError{Reason: reason, Field: field, Value: redacted(raw), Detail: detail}
+	}
 	var compact bytes.Buffer
 	if json.Compact(&compact, []byte(raw)) == nil {
 		raw = compact.String()

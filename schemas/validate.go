@@ -79,6 +79,10 @@ func checkID(field, id string, required bool) error {
 			return fieldErr(ReasonInvalidField, field, id, fmt.Sprintf("must not contain %q", r))
 		case unicode.IsSpace(r) || unicode.IsControl(r):
 			return fieldErr(ReasonInvalidField, field, id, "must not contain white space or control characters")
+		case r == utf8.RuneError:
+			// JSON decoding writes U+FFFD for a lone surrogate escape such
+			// as \ud800, so two different ids could end up equal.
+			return fieldErr(ReasonInvalidField, field, id, "must not contain U+FFFD or an invalid \\u escape")
 		}
 	}
 	return nil

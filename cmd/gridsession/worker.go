@@ -46,6 +46,9 @@ type workerFlags struct {
 	ratingTTL      time.Duration
 	batchSize      int
 	logLevel       string
+	// createTopics and partitions: run creates missing topics when asked.
+	createTopics bool
+	partitions   int
 }
 
 // register adds the worker flags to fs. With servers false, the Kafka and
@@ -76,8 +79,8 @@ func (f *workerFlags) validate() error {
 	switch {
 	case f.dataDir == "":
 		return errors.New("--data-dir must not be empty")
-	case f.maxClockSkew < 0:
-		return fmt.Errorf("invalid --max-clock-skew %s: must not be negative", f.maxClockSkew)
+	case f.maxClockSkew <= 0:
+		return fmt.Errorf("invalid --max-clock-skew %s: must be positive, such as 5m", f.maxClockSkew)
 	case f.cartTTL <= 0:
 		return fmt.Errorf("invalid --cart-ttl %s: must be positive, such as 30m", f.cartTTL)
 	case f.ratingTTL <= 0:
@@ -150,6 +153,12 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 	if err := ingest.CheckBroker(connectCtx, f.kafka); err != nil {
 		return err
 	}
+	if f.createTopics {
+		topics := ingest.Topics{Prefix: f.topicPrefix}
+		if err := ingest.CreateTopics(connectCtx, f.kafka, f.partitions, -1, topics.All()...); err != nil {
+			return err
+		}
+	}
 	nc, err := publish.Connect(connectCtx, f.nats, "gridsession-worker", log)
 	if err != nil {
 		return err
@@ -196,6 +205,8 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("run", "run [flags]", stdout)
 	var f workerFlags
 	f.register(fs, "", true)
+	fs.BoolVar(&f.createTopics, "create-topics", false, "create missing topics before starting")
+	fs.IntVar(&f.partitions, "partitions", 8, "partitions of each topic that --create-topics creates")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
