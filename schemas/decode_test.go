@@ -818,6 +818,7 @@ func TestDecodeRejectsAmbiguousMembers(t *testing.T) {
 		{"duplicate member", `{"tenantId":"tA",` + base + `,"tenantId":"tB"}`, "tenantId"},
 		{"member in another case", `{"tenantId":"tA",` + base + `,"TenantID":"tB"}`, "TenantID"},
 		{"duplicate unknown member", `{"tenantId":"tA",` + base + `,"x":1,"x":2}`, "x"},
+		{"duplicate through an escape", `{"tenantId":"tA",` + base + `,"tenant\u0049d":"tB"}`, "tenantId"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
