@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
 	"github.com/gridsession/gridsession/ingest"
@@ -46,6 +47,12 @@ type Config struct {
 	// BatchLinger is how long a batch waits for more records after the
 	// first one; default 5ms.
 	BatchLinger time.Duration
+	// Queries, when not nil, is the NATS connection on which the worker
+	// answers gets for the partitions it owns.
+	Queries *nats.Conn
+	// Access checks the access keys of space gets; nil rejects every space
+	// get as unavailable.
+	Access AccessChecker
 	// Clock returns the current time for expiry; nil means time.Now. Tests
 	// and backfills can run on event time with another clock.
 	Clock func() time.Time

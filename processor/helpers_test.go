@@ -102,6 +102,7 @@ func (e *env) start(mutate ...func(*processor.Worker)) {
 		NoSync:        true,
 		Clock:         e.now,
 		SweepInterval: 50 * time.Millisecond,
+		Queries:       e.nc,
 		Log:           testLogger(e.t),
 		Hooks: processor.Hooks{OnBatch: func(s processor.BatchStats) {
 			e.events.Add(int64(s.Applied[e.topics.Events()]))

@@ -68,6 +68,12 @@ func (p *partition) run(ctx context.Context) error {
 	p.cache = newLRU(defaultCacheEntries)
 	defer store.Close()
 
+	queries, err := p.serveQueries()
+	if err != nil {
+		return err
+	}
+	defer queries.Stop() // before the store closes
+
 	if p.applied, err = store.Offsets(); err != nil {
 		return fmt.Errorf("processor: read offsets of %s partition %d: %w", p.stage.name(), p.num, err)
 	}

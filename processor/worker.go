@@ -35,7 +35,10 @@ type Worker struct {
 	// topics; partitionList is 0 to partitions-1, for the murmur2 balancer.
 	partitions    int
 	partitionList []int
-	balancer      kafka.Murmur2Balancer
+	// spacePartitionList is 0 to the partition count of the space-updates
+	// topic minus one.
+	spacePartitionList []int
+	balancer           kafka.Murmur2Balancer
 
 	mu      sync.Mutex
 	running bool
@@ -85,10 +88,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w (create the topics %v first, or start with --create-topics)", err, w.cfg.Topics.All())
 	}
+	counts := map[string]int{}
 	for _, topic := range []string{w.cfg.Topics.SpaceUpdates(), w.cfg.Topics.DLQ()} {
-		if _, err := ingest.PartitionCount(ctx, w.cfg.Brokers, []string{topic}); err != nil {
+		c, err := ingest.PartitionCount(ctx, w.cfg.Brokers, []string{topic})
+		if err != nil {
 			return fmt.Errorf("%w (create the topics %v first, or start with --create-topics)", err, w.cfg.Topics.All())
 		}
+		counts[topic] = c
+	}
+	for i := range counts[w.cfg.Topics.SpaceUpdates()] {
+		w.spacePartitionList = append(w.spacePartitionList, i)
 	}
 	w.partitions = n
 	w.partitionList = make([]int, n)
@@ -98,6 +107,12 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.cache = statestore.NewCache(cacheBytes)
 	defer w.cache.Unref()
+
+	auth, err := w.serveAuth()
+	if err != nil {
+		return err
+	}
+	defer auth.Stop()
 
 	w.cfg.Log.Info().Strs("brokers", w.cfg.Brokers).Str("group", w.cfg.GroupID).Str("space_group", w.cfg.SpaceGroupID).Int("partitions", n).Msg("worker started")
 	g, gctx := errgroup.WithContext(ctx)

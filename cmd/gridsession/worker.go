@@ -168,9 +168,8 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 	producer := ingest.NewProducer(f.kafka, log)
 	defer producer.Close()
 
-	// The registry of access keys guards space reads. It is started here so
-	// a worker fails at start when the keys topic cannot be read.
-	// TODO: hand it to the query service that answers space gets.
+	// The registry of access keys guards space reads; a worker fails at
+	// start when the keys topic cannot be read.
 	keys := access.NewRegistry(f.kafka, ingest.Topics{Prefix: f.topicPrefix}, log)
 	if err := keys.Start(ctx); err != nil {
 		return err
@@ -193,6 +192,8 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 			RatingTTL:    f.ratingTTL,
 		},
 		BatchSize: f.batchSize,
+		Queries:   nc,
+		Access:    keys,
 		Log:       log,
 	}, publish.New(nc), producer)
 	if err != nil {
