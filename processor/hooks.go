@@ -37,6 +37,10 @@ type Hooks struct {
 	OnBatch        func(BatchStats)
 	OnRejected     func(ingest.Rejection)
 	OnPublishError func(partition int, err error)
+	// OnRestoreStart and OnRestoreDone bracket the restore of a partition's
+	// state from its changelog, so readiness can wait for it.
+	OnRestoreStart func(stage string, partition int)
+	OnRestoreDone  func(stage string, partition int)
 }
 
 func (h Hooks) assigned(stage string, p, g int) {
@@ -66,5 +70,17 @@ func (h Hooks) rejected(r ingest.Rejection) {
 func (h Hooks) publishError(p int, err error) {
 	if h.OnPublishError != nil {
 		h.OnPublishError(p, err)
+	}
+}
+
+func (h Hooks) restoreStart(stage string, p int) {
+	if h.OnRestoreStart != nil {
+		h.OnRestoreStart(stage, p)
+	}
+}
+
+func (h Hooks) restoreDone(stage string, p int) {
+	if h.OnRestoreDone != nil {
+		h.OnRestoreDone(stage, p)
 	}
 }
