@@ -39,16 +39,21 @@ func PartitionCount(ctx context.Context, brokers []string, topics []string) (int
 }
 
 // CreateTopics creates each topic with partitions partitions unless it
-// exists already. A replicas below 1 takes the broker's default replication
-// factor, which needs Kafka 2.4 or later.
-func CreateTopics(ctx context.Context, brokers []string, partitions, replicas int, topics ...string) error {
+// exists already, compacted when compact reports so. A replicas below 1
+// takes the broker's default replication factor, which needs Kafka 2.4 or
+// later.
+func CreateTopics(ctx context.Context, brokers []string, partitions, replicas int, compact func(topic string) bool, topics ...string) error {
 	if replicas < 1 {
 		replicas = -1
 	}
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
 	req := &kafka.CreateTopicsRequest{}
 	for _, t := range topics {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replicas})
+		tc := kafka.TopicConfig{Topic: t, NumPartitions: partitions, ReplicationFactor: replicas}
+		if compact != nil && compact(t) {
+			tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "cleanup.policy", ConfigValue: "compact"}}
+		}
+		req.Topics = append(req.Topics, tc)
 	}
 	resp, err := client.CreateTopics(ctx, req)
 	if err != nil {

@@ -85,6 +85,9 @@ type Producer struct {
 	batched *kafka.Writer
 	// solo sends larger messages one per batch.
 	solo *kafka.Writer
+	// explicit sends messages to the partition they name, for changelogs
+	// whose partition is the stage partition they record.
+	explicit *kafka.Writer
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -103,7 +106,33 @@ func NewProducer(brokers []string, log zerolog.Logger) *Producer {
 		transport: transport,
 		batched:   newWriter(brokers, transport, errLog, produceBatchSize, produceBatchBytes),
 		solo:      newWriter(brokers, transport, errLog, 1, MaxMessageBytes),
+		explicit:  explicitWriter(brokers, transport, errLog),
 	}
+}
+
+// explicitWriter is a writer that keeps the partition each message names.
+func explicitWriter(brokers []string, transport *kafka.Transport, errLog kafka.Logger) *kafka.Writer {
+	w := newWriter(brokers, transport, errLog, produceBatchSize, produceBatchBytes)
+	w.Balancer = kafka.BalancerFunc(func(m kafka.Message, _ ...int) int { return m.Partition })
+	return w
+}
+
+// SendToPartitions writes messages to the partitions their Partition fields
+// name, in order, and waits for Kafka to acknowledge them all.
+func (p *Producer) SendToPartitions(ctx context.Context, msgs ...kafka.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if p.closed.Load() {
+		return ErrProducerClosed
+	}
+	if p.noBrokers {
+		return ErrNoBrokers
+	}
+	if err := p.explicit.WriteMessages(ctx, msgs...); err != nil {
+		return newSendError(msgs, 0, len(msgs), err)
+	}
+	return nil
 }
 
 func newWriter(brokers []string, transport *kafka.Transport, errLog kafka.Logger, batchSize int, batchBytes int64) *kafka.Writer {
@@ -238,7 +267,7 @@ func newSendError(msgs []kafka.Message, from, to int, err error) *SendError {
 func (p *Producer) Close() error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
-		p.closeErr = errors.Join(p.batched.Close(), p.solo.Close())
+		p.closeErr = errors.Join(p.batched.Close(), p.solo.Close(), p.explicit.Close())
 		p.transport.CloseIdleConnections()
 	})
 	return p.closeErr

@@ -44,8 +44,23 @@ func (t Topics) AccessKeys() string { return t.prefix() + ".access-keys" }
 // Inputs lists the topics the session stage consumes.
 func (t Topics) Inputs() []string { return []string{t.Clients(), t.Sessions(), t.Events()} }
 
-// All lists every topic the session stage needs to exist.
-func (t Topics) All() []string { return append(t.Inputs(), t.DLQ(), t.SpaceUpdates()) }
+// SessionChangelog is the compacted changelog of the session stage's state:
+// partition N records the state of session-stage partition N.
+func (t Topics) SessionChangelog() string { return t.prefix() + ".session-changelog" }
+
+// SpaceChangelog is the compacted changelog of the space stage's state.
+func (t Topics) SpaceChangelog() string { return t.prefix() + ".space-changelog" }
+
+// All lists every topic a worker needs to exist.
+func (t Topics) All() []string {
+	return append(t.Inputs(), t.DLQ(), t.SpaceUpdates(), t.SessionChangelog(), t.SpaceChangelog())
+}
+
+// Compacted reports whether topic must have cleanup.policy=compact: the
+// changelogs keep the latest value per key for as long as the state lives.
+func (t Topics) Compacted(topic string) bool {
+	return topic == t.SessionChangelog() || topic == t.SpaceChangelog()
+}
 
 // SpaceUpdates is the topic of session contributions to space state, keyed
 // by SpaceKey.

@@ -66,10 +66,12 @@ func benchmarkFold(b *testing.B, noSync bool) {
 			}
 		}
 		out := f.output()
-		sb := store.NewBatch()
-		if err := f.write(sb); err != nil {
+		ch, err := f.encode()
+		if err != nil {
 			b.Fatal(err)
 		}
+		sb := store.NewBatch()
+		ch.apply(sb)
 		for topic, off := range out.stats.Offsets {
 			sb.SetOffset(topic, off)
 		}

@@ -41,6 +41,14 @@ type Hooks struct {
 	// state from its changelog, so readiness can wait for it.
 	OnRestoreStart func(stage string, partition int)
 	OnRestoreDone  func(stage string, partition int)
+	// OnResumed receives the offsets a partition loop continues after, once
+	// its store is open or restored and before its first fetch: per topic,
+	// the last offset applied, absent for a topic with none. The hook must
+	// not keep or modify applied. Consumer lag needs it for partitions that
+	// receive no new records.
+	//
+	// TODO: the partition loop does not call it yet.
+	OnResumed func(stage string, partition int, applied map[string]int64)
 }
 
 func (h Hooks) assigned(stage string, p, g int) {
@@ -82,5 +90,11 @@ func (h Hooks) restoreStart(stage string, p int) {
 func (h Hooks) restoreDone(stage string, p int) {
 	if h.OnRestoreDone != nil {
 		h.OnRestoreDone(stage, p)
+	}
+}
+
+func (h Hooks) resumed(stage string, p int, applied map[string]int64) {
+	if h.OnResumed != nil {
+		h.OnResumed(stage, p, applied)
 	}
 }

@@ -68,15 +68,31 @@ func (p *partition) run(ctx context.Context) error {
 	p.cache = newLRU(defaultCacheEntries)
 	defer store.Close()
 
+	if p.applied, err = store.Offsets(); err != nil {
+		return fmt.Errorf("processor: read offsets of %s partition %d: %w", p.stage.name(), p.num, err)
+	}
+
+	if len(p.applied) == 0 {
+		// No local state: restore it from the changelog, then continue
+		// after the offsets it reflects. With local state the worker
+		// resumes directly.
+		restored, err := p.restore(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if restored != nil {
+			p.applied = restored
+		}
+	}
+
 	queries, err := p.serveQueries()
 	if err != nil {
 		return err
 	}
 	defer queries.Stop() // before the store closes
-
-	if p.applied, err = store.Offsets(); err != nil {
-		return fmt.Errorf("processor: read offsets of %s partition %d: %w", p.stage.name(), p.num, err)
-	}
 
 	start := map[string]int64{}
 	for _, topic := range p.stage.inputs() {
@@ -84,8 +100,6 @@ func (p *partition) run(ctx context.Context) error {
 		if off, ok := p.applied[topic]; ok {
 			start[topic] = off + 1
 		}
-		// TODO: restore from the changelog when there is no local state
-		// instead of folding the whole retained log again.
 	}
 	p.log.Info().Interface("start_offsets", start).Msg("partition started")
 	if len(p.applied) > 0 && !p.w.skipKafkaCommit {
@@ -174,6 +188,11 @@ func (p *partition) process(ctx context.Context, records []ingest.Record) error 
 	if len(out.stats.Offsets) == 0 && len(timers) == 0 {
 		return nil // every record was at or below the stored offsets
 	}
+	ch, err := b.encode()
+	if err != nil {
+		return err
+	}
+	out.changelog = p.changelogMessages(ch, out.stats.Offsets)
 
 	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()
@@ -188,9 +207,7 @@ func (p *partition) process(ctx context.Context, records []ingest.Record) error 
 
 	sb := p.store.NewBatch()
 	defer sb.Close()
-	if err := b.write(sb); err != nil {
-		return err
-	}
+	ch.apply(sb)
 	for topic, off := range out.stats.Offsets {
 		sb.SetOffset(topic, off)
 	}
@@ -242,6 +259,14 @@ func (p *partition) send(ctx context.Context, out batchOutput) bool {
 	if len(records) > 0 {
 		err := retry(ctx, p.log, "write to Kafka", func() error {
 			return p.w.producer.Send(ctx, records...)
+		})
+		if err != nil {
+			return false
+		}
+	}
+	if len(out.changelog) > 0 {
+		err := retry(ctx, p.log, "write the changelog", func() error {
+			return p.w.producer.SendToPartitions(ctx, out.changelog...)
 		})
 		if err != nil {
 			return false

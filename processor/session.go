@@ -44,8 +44,9 @@ func parseRef(ref string) (stateKey, bool) {
 // sessionStage folds client, session and event records into session state.
 type sessionStage struct{ w *Worker }
 
-func (s sessionStage) name() string     { return "session" }
-func (s sessionStage) inputs() []string { return s.w.cfg.Topics.Inputs() }
+func (s sessionStage) name() string      { return "session" }
+func (s sessionStage) inputs() []string  { return s.w.cfg.Topics.Inputs() }
+func (s sessionStage) changelog() string { return s.w.cfg.Topics.SessionChangelog() }
 
 func (s sessionStage) newBatch(p *partition) batch {
 	return &sessionBatch{
@@ -363,36 +364,38 @@ func (f *sessionBatch) output() batchOutput {
 	return batchOutput{rejections: f.rejections, records: f.records, messages: f.messages, stats: f.stats}
 }
 
-// write adds the batch's state, and the timers that follow it, to b.
-func (f *sessionBatch) write(b *statestore.Batch) error {
+// encode returns the batch's sessions and clients as stored, and moves each
+// session's timer to its next expiry.
+func (f *sessionBatch) encode() (changes, error) {
+	var c changes
 	for _, t := range f.fired {
-		b.DeleteTimer(t.At, t.Ref)
+		c.deleteTimer(t.At, t.Ref)
 	}
 	for k := range f.dirty {
 		s := f.sessions[k]
 		if next := projection.NextExpiry(s, f.cfg().Projection); next != s.TimerAt {
 			if s.TimerAt > 0 {
-				b.DeleteTimer(s.TimerAt, k.ref())
+				c.deleteTimer(s.TimerAt, k.ref())
 			}
 			if next > 0 {
-				b.SetTimer(next, k.ref())
+				c.setTimer(next, k.ref())
 			}
 			s.TimerAt = next
 		}
 		raw, err := projection.Marshal(s)
 		if err != nil {
-			return fmt.Errorf("processor: encode session %s/%s: %w", k.tenant, k.id, err)
+			return c, fmt.Errorf("processor: encode session %s/%s: %w", k.tenant, k.id, err)
 		}
-		b.Put(k.tenant, tableSession, k.id, raw)
+		c.entries = append(c.entries, entry{k.tenant, tableSession, k.id, raw})
 	}
-	for k, c := range f.clients {
-		raw, err := projection.MarshalClient(c)
+	for k, cl := range f.clients {
+		raw, err := projection.MarshalClient(cl)
 		if err != nil {
-			return fmt.Errorf("processor: encode client %s/%s: %w", k.tenant, k.id, err)
+			return c, fmt.Errorf("processor: encode client %s/%s: %w", k.tenant, k.id, err)
 		}
-		b.Put(k.tenant, tableClient, k.id, raw)
+		c.entries = append(c.entries, entry{k.tenant, tableClient, k.id, raw})
 	}
-	return nil
+	return c, nil
 }
 
 func (f *sessionBatch) committed() {

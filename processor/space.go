@@ -19,8 +19,9 @@ const tableSpace = "space"
 // spaceStage folds session contributions into space state.
 type spaceStage struct{ w *Worker }
 
-func (s spaceStage) name() string     { return "space" }
-func (s spaceStage) inputs() []string { return []string{s.w.cfg.Topics.SpaceUpdates()} }
+func (s spaceStage) name() string      { return "space" }
+func (s spaceStage) inputs() []string  { return []string{s.w.cfg.Topics.SpaceUpdates()} }
+func (s spaceStage) changelog() string { return s.w.cfg.Topics.SpaceChangelog() }
 
 func (s spaceStage) newBatch(p *partition) batch {
 	return &spaceBatch{
@@ -144,28 +145,29 @@ func (f *spaceBatch) output() batchOutput {
 	return batchOutput{rejections: f.rejections, messages: messages, stats: f.stats, records: []kafka.Message(nil)}
 }
 
-func (f *spaceBatch) write(b *statestore.Batch) error {
+func (f *spaceBatch) encode() (changes, error) {
+	var c changes
 	for _, t := range f.fired {
-		b.DeleteTimer(t.At, t.Ref)
+		c.deleteTimer(t.At, t.Ref)
 	}
 	for k := range f.dirty {
 		sp := f.spaces[k]
 		if next := projection.NextSpaceExpiry(sp); next != sp.TimerAt {
 			if sp.TimerAt > 0 {
-				b.DeleteTimer(sp.TimerAt, k.ref())
+				c.deleteTimer(sp.TimerAt, k.ref())
 			}
 			if next > 0 {
-				b.SetTimer(next, k.ref())
+				c.setTimer(next, k.ref())
 			}
 			sp.TimerAt = next
 		}
 		raw, err := projection.MarshalSpace(sp)
 		if err != nil {
-			return fmt.Errorf("processor: encode space %s/%s: %w", k.tenant, k.id, err)
+			return c, fmt.Errorf("processor: encode space %s/%s: %w", k.tenant, k.id, err)
 		}
-		b.Put(k.tenant, tableSpace, k.id, raw)
+		c.entries = append(c.entries, entry{k.tenant, tableSpace, k.id, raw})
 	}
-	return nil
+	return c, nil
 }
 
 func (f *spaceBatch) committed() {

@@ -8,6 +8,47 @@ import (
 	"github.com/gridsession/gridsession/statestore"
 )
 
+// entry is one row of state as stored: in Pebble and in the changelog.
+type entry struct {
+	tenant, table, id string
+	value             []byte
+}
+
+// timerOp sets or deletes one timer.
+type timerOp struct {
+	at  int64
+	ref string
+	del bool
+}
+
+// changes is what a batch writes to its store besides offsets.
+type changes struct {
+	entries []entry
+	timers  []timerOp
+}
+
+func (c *changes) setTimer(at int64, ref string) {
+	c.timers = append(c.timers, timerOp{at: at, ref: ref})
+}
+func (c *changes) deleteTimer(at int64, ref string) {
+	c.timers = append(c.timers, timerOp{at: at, ref: ref, del: true})
+}
+
+// apply adds the changes to b, timers first so that an entry's new timer
+// is never deleted by an older operation of the same batch.
+func (c *changes) apply(b *statestore.Batch) {
+	for _, t := range c.timers {
+		if t.del {
+			b.DeleteTimer(t.at, t.ref)
+		} else {
+			b.SetTimer(t.at, t.ref)
+		}
+	}
+	for _, e := range c.entries {
+		b.Put(e.tenant, e.table, e.id, e.value)
+	}
+}
+
 // stage is one consumer group of the pipeline: the session stage over the
 // clients, sessions and events topics, or the space stage over the
 // space-updates topic. The partition loop is the same for both; a stage
@@ -17,6 +58,8 @@ type stage interface {
 	name() string
 	// inputs lists the co-partitioned topics the stage reads.
 	inputs() []string
+	// changelog is the compacted topic that records the stage's state.
+	changelog() string
 	// newBatch starts folding one batch of partition p.
 	newBatch(p *partition) batch
 }
@@ -30,8 +73,9 @@ type batch interface {
 	// expire handles the timers due at now, in milliseconds since the Unix
 	// epoch.
 	expire(timers []statestore.Timer, now int64) error
-	// write adds the batch's state and timers to b.
-	write(b *statestore.Batch) error
+	// encode returns the batch's state changes and timer moves, encoded as
+	// they are stored; it is called once, after output.
+	encode() (changes, error)
 	// output returns what the batch sends: Kafka records (dead letters and
 	// contributions) and NATS messages.
 	output() batchOutput
@@ -47,5 +91,7 @@ type batchOutput struct {
 	// rejections.
 	records  []kafka.Message
 	messages []publish.Message
-	stats    BatchStats
+	// changelog holds the batch's state changes and, last, its marker.
+	changelog []kafka.Message
+	stats     BatchStats
 }

@@ -1,6 +1,7 @@
 package projection
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,12 +61,17 @@ func UnmarshalClient(b []byte) (*ClientState, error) {
 	return &c, nil
 }
 
+// marshalWithFormat writes the format byte and v as JSON. It does not
+// escape '<', '>' and '&', which would make ids of those characters six
+// times longer in Pebble and in the changelog.
 func marshalWithFormat(format byte, v any) ([]byte, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	buf := bytes.NewBuffer([]byte{format})
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("projection: encode state: %w", err)
 	}
-	return append([]byte{format}, body...), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func unmarshalWithFormat(format byte, b []byte, v any) error {

@@ -15,11 +15,15 @@ const (
 	MaxIDBytes        = 256
 	MaxEventTypeBytes = 64
 	MaxSearchBytes    = 1024
-	MaxTextBytes      = 16 << 10
-	MinQuantity       = 1
-	MaxQuantity       = 1_000_000
-	MinRating         = 1
-	MaxRating         = 5
+	// MaxStatefulValueBytes bounds a stateful string value, so that a
+	// session's 64 stateful keys stay well below Kafka's 1 MB message
+	// limit in the changelog.
+	MaxStatefulValueBytes = 1024
+	MaxTextBytes          = 16 << 10
+	MinQuantity           = 1
+	MaxQuantity           = 1_000_000
+	MinRating             = 1
+	MaxRating             = 5
 )
 
 // DefaultRegions are the data residency regions a deployment serves unless
@@ -271,6 +275,9 @@ func checkEventFields(e *Event) error {
 	}
 	if e.Str1 == nil && e.Int1 == nil {
 		return fieldErr(ReasonMissingField, "str1", "", "a stateful event needs a value in str1 or int1")
+	}
+	if e.Str1 != nil && len(*e.Str1) > MaxStatefulValueBytes {
+		return fieldErr(ReasonInvalidField, "str1", *e.Str1, fmt.Sprintf("a stateful value is %d bytes, the limit is %d", len(*e.Str1), MaxStatefulValueBytes))
 	}
 	if e.Public != nil && *e.Public <= 0 {
 		return fieldErr(ReasonInvalidField, "public", fmt.Sprint(*e.Public), "expiry must be a positive number of milliseconds")

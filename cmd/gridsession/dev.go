@@ -52,12 +52,19 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		Addr:       *kafkaAddr,
 		DataDir:    filepath.Join(root, "kafka"),
 		Partitions: *partitions,
-		Topics:     topics.All(),
+		Topics:     plainTopics(topics),
 	})
 	if err != nil {
 		return fmt.Errorf("start embedded Kafka on %s: %w", *kafkaAddr, err)
 	}
 	defer kafka.Close()
+	for _, t := range topics.All() {
+		if topics.Compacted(t) {
+			if err := kafka.EnsureTopic(t, *partitions, map[string]string{"cleanup.policy": "compact"}); err != nil {
+				return fmt.Errorf("create topic %s: %w", t, err)
+			}
+		}
+	}
 
 	nats, err := embedded.StartNATS(embedded.NATSOptions{Addr: *natsAddr})
 	if err != nil {
@@ -76,4 +83,16 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	err = startWorker(ctx, &f, key, log)
 	log.Info().Str("uptime", time.Since(started).Round(time.Second).String()).Msg("stopping embedded servers")
 	return err
+}
+
+// plainTopics lists the topics that need no configuration beyond their
+// partition count.
+func plainTopics(topics ingest.Topics) []string {
+	var out []string
+	for _, t := range topics.All() {
+		if !topics.Compacted(t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -155,7 +155,7 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 	}
 	if f.createTopics {
 		topics := ingest.Topics{Prefix: f.topicPrefix}
-		if err := ingest.CreateTopics(connectCtx, f.kafka, f.partitions, -1, topics.All()...); err != nil {
+		if err := ingest.CreateTopics(connectCtx, f.kafka, f.partitions, -1, topics.Compacted, topics.All()...); err != nil {
 			return err
 		}
 	}
