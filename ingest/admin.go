@@ -140,3 +140,92 @@ func Lag(ctx context.Context, brokers []string, group string, topics []string) (
 	}
 	return lag, nil
 }
+
+// OffsetAt returns the offset of the first record of topic's partition
+// whose timestamp is at or after t, or the end offset when there is none.
+func OffsetAt(ctx context.Context, brokers []string, topic string, partition int, t time.Time) (int64, error) {
+	offsets, err := StartOffsets(ctx, brokers, []string{topic}, t)
+	if err != nil {
+		return 0, err
+	}
+	off, ok := offsets[topic][partition]
+	if !ok {
+		return 0, fmt.Errorf("ingest: no offset of %s/%d at %s", topic, partition, t.Format(time.RFC3339))
+	}
+	return off, nil
+}
+
+// EndOffsets returns the offset after the last record of every partition of
+// topics.
+func EndOffsets(ctx context.Context, brokers []string, topics []string) (map[string]map[int]int64, error) {
+	return listOffsets(ctx, brokers, topics, kafka.LastOffsetOf)
+}
+
+// StartOffsets returns the offset of the first retained record of every
+// partition of topics, or of the first record at or after t when t is set.
+func StartOffsets(ctx context.Context, brokers []string, topics []string, t time.Time) (map[string]map[int]int64, error) {
+	if t.IsZero() {
+		return listOffsets(ctx, brokers, topics, kafka.FirstOffsetOf)
+	}
+	starts, err := listOffsets(ctx, brokers, topics, func(p int) kafka.OffsetRequest { return kafka.TimeOffsetOf(p, t) })
+	if err != nil {
+		return nil, err
+	}
+	ends, err := EndOffsets(ctx, brokers, topics)
+	if err != nil {
+		return nil, err
+	}
+	for topic, parts := range starts {
+		for p, off := range parts {
+			if off < 0 {
+				parts[p] = ends[topic][p]
+			}
+		}
+	}
+	return starts, nil
+}
+
+func listOffsets(ctx context.Context, brokers []string, topics []string, request func(partition int) kafka.OffsetRequest) (map[string]map[int]int64, error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: read metadata from %v: %w", brokers, err)
+	}
+	req := map[string][]kafka.OffsetRequest{}
+	for _, t := range meta.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("ingest: topic %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			req[t.Name] = append(req[t.Name], request(p.ID))
+		}
+	}
+	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: list offsets: %w", err)
+	}
+	out := map[string]map[int]int64{}
+	for topic, parts := range resp.Topics {
+		out[topic] = map[int]int64{}
+		for _, p := range parts {
+			if p.Error != nil {
+				return nil, fmt.Errorf("ingest: offset of %s/%d: %w", topic, p.Partition, p.Error)
+			}
+			out[topic][p.Partition] = partitionOffset(p)
+		}
+	}
+	return out, nil
+}
+
+// partitionOffset picks the offset a ListOffsets answer carries: the first
+// or last offset, or for a time request the single entry of Offsets, which
+// is -1 when no record is at or after the time.
+func partitionOffset(p kafka.PartitionOffsets) int64 {
+	for off := range p.Offsets {
+		return off
+	}
+	if p.FirstOffset >= 0 {
+		return p.FirstOffset
+	}
+	return p.LastOffset
+}

@@ -53,6 +53,15 @@ type Config struct {
 	// Access checks the access keys of space gets; nil rejects every space
 	// get as unavailable.
 	Access AccessChecker
+	// Replay rebuilds state from the log alone: no restore from the
+	// changelog, and nothing is written anywhere but Pebble (no NATS
+	// messages, dead letters, contributions, changelog records or Kafka
+	// commits). The space stage folds the contributions already in the
+	// space-updates topic.
+	Replay bool
+	// StartTime, when set, makes partitions without local state start at
+	// the first record at or after it instead of the earliest retained.
+	StartTime time.Time
 	// Clock returns the current time for expiry; nil means time.Now. Tests
 	// and backfills can run on event time with another clock.
 	Clock func() time.Time

@@ -72,7 +72,7 @@ func (p *partition) run(ctx context.Context) error {
 		return fmt.Errorf("processor: read offsets of %s partition %d: %w", p.stage.name(), p.num, err)
 	}
 
-	if len(p.applied) == 0 {
+	if len(p.applied) == 0 && !p.w.cfg.Replay {
 		// No local state: restore it from the changelog, then continue
 		// after the offsets it reflects. With local state the worker
 		// resumes directly.
@@ -99,10 +99,18 @@ func (p *partition) run(ctx context.Context) error {
 		start[topic] = ingest.FirstOffset
 		if off, ok := p.applied[topic]; ok {
 			start[topic] = off + 1
+			continue
+		}
+		if !p.w.cfg.StartTime.IsZero() {
+			off, err := ingest.OffsetAt(ctx, p.w.cfg.Brokers, topic, p.num, p.w.cfg.StartTime)
+			if err != nil {
+				return err
+			}
+			start[topic] = off
 		}
 	}
 	p.log.Info().Interface("start_offsets", start).Msg("partition started")
-	if len(p.applied) > 0 && !p.w.skipKafkaCommit {
+	if len(p.applied) > 0 && !p.w.skipKafkaCommit && !p.w.cfg.Replay {
 		// After a crash Kafka may hold older offsets than Pebble; committing
 		// Pebble's keeps the group's lag true before new records arrive.
 		if err := p.claim.Commit(p.applied); err != nil {
@@ -223,7 +231,7 @@ func (p *partition) process(ctx context.Context, records []ingest.Record) error 
 	out.stats.Duration = time.Since(started)
 	p.w.cfg.Hooks.batch(out.stats)
 
-	if p.w.skipKafkaCommit || len(out.stats.Offsets) == 0 {
+	if p.w.skipKafkaCommit || p.w.cfg.Replay || len(out.stats.Offsets) == 0 {
 		return nil
 	}
 	if err := p.claim.Commit(out.stats.Offsets); err != nil {
@@ -249,6 +257,12 @@ func (p *partition) orderByTopic(records []ingest.Record) {
 // NATS, retrying each until it succeeds. It returns false when ctx ended
 // first.
 func (p *partition) send(ctx context.Context, out batchOutput) bool {
+	if p.w.cfg.Replay {
+		for _, r := range out.rejections {
+			p.w.cfg.Hooks.rejected(r)
+		}
+		return true
+	}
 	records := out.records
 	for _, r := range out.rejections {
 		p.logRejection(r)

@@ -6,7 +6,9 @@
 //	run    run a worker against external Kafka and NATS
 //	load   produce the REES46 clickstream CSV files to Kafka
 //	tail   print state changes and events from NATS as JSON lines
+//	replay rebuild all state from the Kafka log into a fresh data directory
 //	keys   create, list and revoke the access keys for space reads
+//	bench  measure events/s folded and event latency end to end
 package main
 
 import (
@@ -36,7 +38,9 @@ func commands() []command {
 		{"run", "run a worker against external Kafka and NATS servers", runWorker},
 		{"load", "produce REES46 clickstream CSV files to Kafka", runLoad},
 		{"tail", "print state changes and events from NATS as JSON lines", runTail},
+		{"replay", "rebuild all state from the Kafka log into a fresh data directory", runReplay},
 		{"keys", "create, list and revoke the access keys for space reads", runKeys},
+		{"bench", "measure events/s folded and event latency end to end, from Kafka to NATS", runBench},
 	}
 }
 
