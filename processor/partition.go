@@ -88,6 +88,8 @@ func (p *partition) run(ctx context.Context) error {
 		}
 	}
 
+	p.w.cfg.Hooks.resumed(p.stage.name(), p.num, p.applied)
+
 	queries, err := p.serveQueries()
 	if err != nil {
 		return err

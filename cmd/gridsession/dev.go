@@ -18,6 +18,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	kafkaAddr := fs.String("kafka-addr", defaultKafka, "listen address of the embedded Kafka-protocol broker")
 	natsAddr := fs.String("nats-addr", "127.0.0.1:4222", "listen address of the embedded NATS server")
 	partitions := fs.Int("partitions", 8, "partitions of each topic created on first start")
+	fs.StringVar(&f.httpAddr, "http", defaultDevHTTP, "listen address host:port of the HTTP server for /metrics, /healthz and /readyz; port 0 picks a free port, empty serves no HTTP")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -76,11 +77,21 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	f.nats = nats.ClientURL()
 	f.dataDir = filepath.Join(root, "worker")
 
-	fmt.Fprintf(stdout, "gridsession dev is running (Ctrl-C stops it)\n  Kafka: %s\n  NATS:  %s\n  data:  %s\n", kafka.Addr(), nats.ClientURL(), root)
+	o, err := startOps(&f, log)
+	if err != nil {
+		return err
+	}
+	defer o.close(log)
+
+	fmt.Fprintf(stdout, "gridsession dev is running (Ctrl-C stops it)\n  Kafka: %s\n  NATS:  %s\n", kafka.Addr(), nats.ClientURL())
+	if o.server != nil {
+		fmt.Fprintf(stdout, "  HTTP:  http://%s (/metrics, /healthz, /readyz)\n", o.server.Addr())
+	}
+	fmt.Fprintf(stdout, "  data:  %s\n", root)
 	fmt.Fprintf(stdout, "Load data with: gridsession load --kafka %s FILE.csv\nWatch it with:  gridsession tail --nats %s\n", kafka.Addr(), nats.ClientURL())
 
 	started := time.Now()
-	err = startWorker(ctx, &f, key, log)
+	err = startWorker(ctx, &f, key, log, o)
 	log.Info().Str("uptime", time.Since(started).Round(time.Second).String()).Msg("stopping embedded servers")
 	return err
 }

@@ -51,7 +51,7 @@ func startDev(t *testing.T, dataDir string) (string, func()) {
 	out := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- runDev(ctx, []string{"--data-dir", dataDir, "--kafka-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--partitions", "4", "--log-level", "warn"}, out)
+		done <- runDev(ctx, []string{"--data-dir", dataDir, "--kafka-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0", "--partitions", "4", "--http", "127.0.0.1:0", "--log-level", "warn"}, out)
 	}()
 
 	deadline := time.Now().Add(30 * time.Second)

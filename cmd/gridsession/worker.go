@@ -8,15 +8,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/gridsession/gridsession/access"
 	"github.com/gridsession/gridsession/ingest"
+	"github.com/gridsession/gridsession/internal/ops"
 	"github.com/gridsession/gridsession/processor"
 	"github.com/gridsession/gridsession/projection"
 	"github.com/gridsession/gridsession/publish"
@@ -29,6 +33,14 @@ const (
 	defaultKafka = "127.0.0.1:9092"
 	defaultNATS  = "nats://127.0.0.1:4222"
 )
+
+// defaultConnectTimeout is run's --connect-timeout, and the time dev
+// waits for its embedded servers.
+const defaultConnectTimeout = 30 * time.Second
+
+// defaultDevHTTP is dev's --http. run serves no HTTP unless --http is set,
+// because a deployment picks the interface and port of its probes.
+const defaultDevHTTP = "127.0.0.1:9464"
 
 // workerFlags are the settings of a worker, shared by dev and run.
 type workerFlags struct {
@@ -45,7 +57,12 @@ type workerFlags struct {
 	cartTTL        time.Duration
 	ratingTTL      time.Duration
 	batchSize      int
+	clock          clockFlag
 	logLevel       string
+	connectTimeout time.Duration
+	// httpAddr is the listen address of /metrics, /healthz and /readyz.
+	// An empty one serves no HTTP.
+	httpAddr string
 	// createTopics and partitions: run creates missing topics when asked.
 	createTopics bool
 	partitions   int
@@ -56,12 +73,17 @@ type workerFlags struct {
 func (f *workerFlags) register(fs *flag.FlagSet, dataDirDefault string, servers bool) {
 	f.kafka = listFlag{defaultKafka}
 	f.nats = defaultNATS
+	f.connectTimeout = defaultConnectTimeout
 	f.regions = listFlag(schemas.DefaultRegions)
 	if servers {
 		fs.Var(&f.kafka, "kafka", "Kafka bootstrap brokers, comma-separated host:port")
 		fs.StringVar(&f.nats, "nats", defaultNATS, "NATS server URL")
 	}
-	fs.StringVar(&f.dataDir, "data-dir", dataDirDefault, "directory of the worker's Pebble state")
+	dataDirUsage := "directory of the worker's Pebble state"
+	if dataDirDefault == "" {
+		dataDirUsage += " (required)"
+	}
+	fs.StringVar(&f.dataDir, "data-dir", dataDirDefault, dataDirUsage)
 	fs.StringVar(&f.topicPrefix, "topic-prefix", ingest.DefaultPrefix, "prefix of the Kafka topic names")
 	fs.StringVar(&f.subjectPrefix, "subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
 	fs.StringVar(&f.group, "group", processor.DefaultGroupID, "Kafka consumer group of the session stage")
@@ -72,6 +94,7 @@ func (f *workerFlags) register(fs *flag.FlagSet, dataDirDefault string, servers 
 	fs.DurationVar(&f.cartTTL, "cart-ttl", projection.DefaultCartTTL, "how long a cart lives after its last change, by event time")
 	fs.DurationVar(&f.ratingTTL, "rating-ttl", projection.DefaultRatingTTL, "how long a rating lives after it was given, by event time")
 	fs.IntVar(&f.batchSize, "batch-size", 1000, "maximum records folded per partition batch")
+	fs.Var(&f.clock, "clock", "time that expiry uses: wall for the system clock, or an RFC 3339 time to freeze it at, for tests and backfills")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 }
 
@@ -89,6 +112,10 @@ func (f *workerFlags) validate() error {
 		return fmt.Errorf("invalid --batch-size %d: want 1 to 100000", f.batchSize)
 	case !strings.HasPrefix(f.nats, "nats://") && !strings.HasPrefix(f.nats, "tls://"):
 		return fmt.Errorf("invalid --nats %q: want a URL such as %s", f.nats, defaultNATS)
+	case f.connectTimeout <= 0:
+		return fmt.Errorf("invalid --connect-timeout %s: must be positive, such as 30s", f.connectTimeout)
+	case !validHTTPAddr(f.httpAddr):
+		return fmt.Errorf("invalid --http %q: want host:port such as %s or :9464, or empty to serve no HTTP", f.httpAddr, defaultDevHTTP)
 	}
 	if err := (publish.Subjects{Prefix: f.subjectPrefix}).Validate(); err != nil {
 		return fmt.Errorf("invalid --subject-prefix %q: %w", f.subjectPrefix, err)
@@ -102,6 +129,20 @@ func (f *workerFlags) validate() error {
 		}
 	}
 	return nil
+}
+
+// validHTTPAddr reports whether addr is empty or host:port with a port
+// number from 0 to 65535, where 0 picks a free port.
+func validHTTPAddr(addr string) bool {
+	if addr == "" {
+		return true
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // minContactKeyBytes is the shortest accepted contact hash key.
@@ -146,9 +187,9 @@ func (f *workerFlags) contactKey(create bool) ([]byte, error) {
 }
 
 // startWorker connects to NATS and Kafka and runs the session stage until
-// ctx ends.
-func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Logger) error {
-	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+// ctx ends, reporting to o.
+func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Logger, o *workerOps) error {
+	connectCtx, cancel := context.WithTimeout(ctx, f.connectTimeout)
 	defer cancel()
 	if err := ingest.CheckBroker(connectCtx, f.kafka); err != nil {
 		return err
@@ -161,7 +202,7 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 	}
 	nc, err := publish.Connect(connectCtx, f.nats, "gridsession-worker", log)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (check --nats, or wait longer with --connect-timeout)", err)
 	}
 	defer nc.Close()
 
@@ -192,14 +233,68 @@ func startWorker(ctx context.Context, f *workerFlags, key []byte, log zerolog.Lo
 			RatingTTL:    f.ratingTTL,
 		},
 		BatchSize: f.batchSize,
+		Clock:     f.clock.now(),
 		Queries:   nc,
 		Access:    keys,
 		Log:       log,
+		Hooks:     ops.Hooks(o.metrics, o.readiness),
 	}, publish.New(nc), producer)
 	if err != nil {
 		return err
 	}
-	return w.Run(ctx)
+	return o.run(ctx, w, f.kafka, log)
+}
+
+// workerOps are the metrics, readiness and HTTP server of a worker. All
+// are nil when --http is empty.
+type workerOps struct {
+	metrics   *ops.Metrics
+	readiness *ops.Readiness
+	server    *ops.Server
+}
+
+// startOps starts the HTTP server of --http, unless it is empty.
+func startOps(f *workerFlags, log zerolog.Logger) (*workerOps, error) {
+	if f.httpAddr == "" {
+		return &workerOps{}, nil
+	}
+	o := &workerOps{
+		metrics:   ops.NewMetrics(ingest.Topics{Prefix: f.topicPrefix}),
+		readiness: ops.NewReadiness(),
+	}
+	server, err := ops.Listen(f.httpAddr, o.metrics, o.readiness, log)
+	if err != nil {
+		return nil, fmt.Errorf("start the HTTP server of --http: %w", err)
+	}
+	o.server = server
+	return o, nil
+}
+
+// run runs w until ctx ends and polls the consumer lag meanwhile. Once Run
+// returns, /healthz and /readyz fail until the server closes.
+func (o *workerOps) run(ctx context.Context, w *processor.Worker, brokers []string, log zerolog.Logger) error {
+	if o.metrics == nil {
+		return w.Run(ctx)
+	}
+	pollCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { o.metrics.PollLag(pollCtx, ops.LagOptions{Brokers: brokers, Log: log}) })
+
+	err := w.Run(ctx)
+	o.readiness.Stopped()
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// close stops the HTTP server, if one runs.
+func (o *workerOps) close(log zerolog.Logger) {
+	if o.server == nil {
+		return
+	}
+	if err := o.server.Close(); err != nil {
+		log.Warn().Err(err).Msg("http server did not stop cleanly")
+	}
 }
 
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
@@ -208,6 +303,8 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	f.register(fs, "", true)
 	fs.BoolVar(&f.createTopics, "create-topics", false, "create missing topics before starting")
 	fs.IntVar(&f.partitions, "partitions", 8, "partitions of each topic that --create-topics creates")
+	fs.StringVar(&f.httpAddr, "http", "", "listen address host:port of the HTTP server for /metrics, /healthz and /readyz, such as :9464; empty, the default, serves no HTTP")
+	fs.DurationVar(&f.connectTimeout, "connect-timeout", defaultConnectTimeout, "how long to wait at start for Kafka and NATS to answer before exiting with an error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -230,5 +327,11 @@ func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer lock.Close()
-	return startWorker(ctx, &f, key, log)
+
+	o, err := startOps(&f, log)
+	if err != nil {
+		return err
+	}
+	defer o.close(log)
+	return startWorker(ctx, &f, key, log, o)
 }
