@@ -42,11 +42,12 @@ type process struct {
 	done chan error
 }
 
-func (c *cluster) startProcess(t *testing.T, bin, dataDir string) *process {
+func (c *cluster) startProcess(t *testing.T, bin, dataDir string, extra ...string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "run",
+	args := []string{"run",
 		"--kafka", c.kafka.Addr(), "--nats", c.nats.ClientURL(), "--data-dir", dataDir,
-		"--topic-prefix", c.topics.Prefix, "--clock", frozenClock, "--log-level", "warn")
+		"--topic-prefix", c.topics.Prefix, "--clock", frozenClock, "--log-level", "warn"}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Env = append(os.Environ(), "GRIDSESSION_CONTACT_KEY=integration-contact-key")
 	log, err := os.Create(dataDir + ".log")
 	if err != nil {

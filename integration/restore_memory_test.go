@@ -33,7 +33,7 @@ func TestRestoreMemory(t *testing.T) {
 
 	dataDir := filepath.Join(t.TempDir(), "w")
 	started := time.Now()
-	w := c.startProcess(t, bin, dataDir)
+	w := c.startProcess(t, bin, dataDir, "--log-level", "info")
 	restored := waitLogLines(t, dataDir+".log", "partition restored", partitions, 10*time.Minute)
 	took := time.Since(started)
 	hwm := peakRSS(t, w.cmd.Process.Pid)
