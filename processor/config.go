@@ -69,6 +69,9 @@ type Config struct {
 	// default 1s, so a removal is published within about a second of its
 	// expiry.
 	SweepInterval time.Duration
+	// CacheEntries is how many decoded sessions or spaces each partition
+	// keeps in memory between batches; default 4096.
+	CacheEntries int
 	// NoSync skips fsync of Pebble commits. Only for tests and benchmarks:
 	// a machine crash can then lose applied state.
 	NoSync bool
@@ -85,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.CacheEntries == 0 {
+		c.CacheEntries = defaultCacheEntries
 	}
 	if c.SweepInterval == 0 {
 		c.SweepInterval = time.Second

@@ -65,7 +65,7 @@ func (p *partition) run(ctx context.Context) error {
 		return fmt.Errorf("processor: open store of %s partition %d: %w", p.stage.name(), p.num, err)
 	}
 	p.store = store
-	p.cache = newLRU(defaultCacheEntries)
+	p.cache = newLRU(p.w.cfg.CacheEntries)
 	defer store.Close()
 
 	if p.applied, err = store.Offsets(); err != nil {

@@ -11,6 +11,14 @@ import (
 	"github.com/gridsession/gridsession/publish"
 )
 
+// Defaults of a replay, which reads a backlog rather than a live stream:
+// larger batches amortize each Pebble commit, and a larger cache keeps
+// more sessions decoded across them.
+const (
+	replayBatchSize    = 5000
+	replayCacheEntries = 50_000
+)
+
 // ReplaySummary describes a finished replay.
 type ReplaySummary struct {
 	// Records is the number of records read, Total the number that lay
@@ -36,6 +44,12 @@ func Replay(ctx context.Context, cfg Config, producer *ingest.Producer, progress
 	cfg.GroupID = fmt.Sprintf("gridsession-replay-%d-session", run)
 	cfg.SpaceGroupID = fmt.Sprintf("gridsession-replay-%d-space", run)
 	cfg.Queries = nil
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = replayBatchSize
+	}
+	if cfg.CacheEntries == 0 {
+		cfg.CacheEntries = replayCacheEntries
+	}
 
 	read := append(cfg.Topics.Inputs(), cfg.Topics.SpaceUpdates())
 	starts, err := ingest.StartOffsets(ctx, cfg.Brokers, read, cfg.StartTime)

@@ -224,6 +224,9 @@ func (f *sessionBatch) foldEvent(rec ingest.Record) error {
 		f.contribute[k] = true
 	}
 
+	if f.cfg().Replay {
+		return nil // a replay publishes nothing
+	}
 	raw, err := encodeJSON(publishedEvent(e, s))
 	if err != nil {
 		return fmt.Errorf("processor: encode event: %w", err)
@@ -256,6 +259,9 @@ func publishedEvent(e *schemas.Event, s *projection.Session) *schemas.Event {
 }
 
 func (f *sessionBatch) publishState(s *projection.Session) error {
+	if f.cfg().Replay {
+		return nil
+	}
 	view, err := encodeJSON(s.View())
 	if err != nil {
 		return fmt.Errorf("processor: encode session state: %w", err)
@@ -354,6 +360,9 @@ func (f *sessionBatch) addContribution(c projection.Contribution) {
 }
 
 func (f *sessionBatch) output() batchOutput {
+	if f.cfg().Replay {
+		clear(f.contribute) // the space stage folds the contributions already logged
+	}
 	for k := range f.contribute {
 		s := f.sessions[k]
 		if s.Known {

@@ -87,7 +87,6 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 		DataDir:    f.dataDir,
 		Validator:  schemas.NewValidator(f.regions...),
 		Projection: projection.Config{ContactKey: key, MaxClockSkew: f.maxClockSkew, CartTTL: f.cartTTL, RatingTTL: f.ratingTTL},
-		BatchSize:  f.batchSize,
 		StartTime:  start,
 		Log:        log,
 	}, producer, progress)
