@@ -8,6 +8,7 @@
 //	tail   print state changes and events from NATS as JSON lines
 //	replay rebuild all state from the Kafka log into a fresh data directory
 //	keys   create, list and revoke the access keys for space reads
+//	bench  measure events/s folded and event latency end to end
 package main
 
 import (
@@ -39,6 +40,7 @@ func commands() []command {
 		{"tail", "print state changes and events from NATS as JSON lines", runTail},
 		{"replay", "rebuild all state from the Kafka log into a fresh data directory", runReplay},
 		{"keys", "create, list and revoke the access keys for space reads", runKeys},
+		{"bench", "measure events/s folded and event latency end to end, from Kafka to NATS", runBench},
 	}
 }
 
