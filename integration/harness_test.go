@@ -10,7 +10,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/gridsession/gridsession/ingest"
-	"github.com/gridsession/gridsession/internal/embedded"
 	"github.com/gridsession/gridsession/processor"
 	"github.com/gridsession/gridsession/projection"
 	"github.com/gridsession/gridsession/publish"
@@ -19,12 +18,13 @@ import (
 
 const partitions = 4
 
-// cluster is an embedded broker and NATS server with one worker that can be
-// stopped and started again on the same data directory.
+// cluster is a Kafka broker and a NATS server with one worker that can be
+// stopped and started again on the same data directory. The servers run on
+// the backend that TestMain selected: the embedded ones, or containers.
 type cluster struct {
 	t       *testing.T
-	kafka   *embedded.Kafka
-	nats    *embedded.NATS
+	kafka   kafkaServer
+	nats    natsServer
 	nc      *nats.Conn
 	topics  ingest.Topics
 	dataDir string
@@ -46,8 +46,7 @@ func newCluster(t *testing.T) *cluster {
 		dataDir: t.TempDir(),
 		clock:   func() time.Time { return time.Date(2019, 9, 30, 0, 0, 0, 0, time.UTC) },
 	}
-	c.kafka = embedded.KafkaForTest(t, c.topics.All(), partitions)
-	c.nats = embedded.NATSForTest(t)
+	c.kafka, c.nats = startServers(t, c.topics, partitions)
 	nc, err := nats.Connect(c.nats.ClientURL())
 	if err != nil {
 		t.Fatal(err)
