@@ -8,6 +8,9 @@
 //	tail   print state changes and events from NATS as JSON lines
 //	replay rebuild all state from the Kafka log into a fresh data directory
 //	keys   create, list and revoke the access keys for space reads
+//	send   validate a client, session or event record and send it to Kafka
+//	get    get the state of a session or space from the worker that owns it
+//	watch  print the state changes or events of a session or space as JSON lines
 //	bench  measure events/s folded and event latency end to end
 package main
 
@@ -40,6 +43,9 @@ func commands() []command {
 		{"tail", "print state changes and events from NATS as JSON lines", runTail},
 		{"replay", "rebuild all state from the Kafka log into a fresh data directory", runReplay},
 		{"keys", "create, list and revoke the access keys for space reads", runKeys},
+		{"send", "validate a client, session or event record and send it to Kafka", runSend},
+		{"get", "get the state of a session or space from the worker that owns it", runGet},
+		{"watch", "print the state changes or events of a session or space as JSON lines", runWatch},
 		{"bench", "measure events/s folded and event latency end to end, from Kafka to NATS", runBench},
 	}
 }
