@@ -143,6 +143,21 @@ func (r *PartitionReader) Next(ctx context.Context, max int, linger time.Duratio
 	return batch, nil
 }
 
+// Behind reports whether records are known to be waiting: fetched but not
+// handed out yet, or on the broker past what the readers fetched, as of
+// their last fetch.
+func (r *PartitionReader) Behind() bool {
+	if len(r.records) > 0 {
+		return true
+	}
+	for _, kr := range r.readers {
+		if kr.Stats().Lag > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Close stops the fetch loops and closes the connections. It is safe to call
 // twice.
 func (r *PartitionReader) Close() error {

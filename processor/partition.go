@@ -22,6 +22,10 @@ const finishTimeout = 15 * time.Second
 // maxDueTimers is the most timers one batch handles; more wait for the next.
 const maxDueTimers = 1000
 
+// maxSweepDelay bounds how long a backlog may put off looking for expired
+// values.
+const maxSweepDelay = 10 * time.Second
+
 // partition is the loop of one owned partition number of one stage for one
 // generation.
 type partition struct {
@@ -39,6 +43,10 @@ type partition struct {
 	// nextSweep is when the loop next looks for due timers, in real time:
 	// the injected clock may stand still.
 	nextSweep time.Time
+	// behind reports that the reader had more records waiting after the
+	// last batch; deferredSince is when a sweep was first put off for it.
+	behind        bool
+	deferredSince time.Time
 }
 
 // StoreDir returns the directory of the Pebble store of one partition of the
@@ -135,6 +143,7 @@ func (p *partition) run(ctx context.Context) error {
 		waitCtx, cancel := context.WithDeadline(ctx, p.nextSweep)
 		records, err := reader.Next(waitCtx, p.w.cfg.BatchSize, p.w.cfg.BatchLinger)
 		cancel()
+		p.behind = reader.Behind()
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, context.DeadlineExceeded):
@@ -154,11 +163,25 @@ func (p *partition) run(ctx context.Context) error {
 
 // dueTimers returns the timers due at now, by the worker's clock, once the
 // sweep interval has passed in real time, and moves the next sweep on.
+//
+// While the partition works through a backlog, sweeps wait, for at most
+// maxSweepDelay: the wall clock runs ahead of the backlog's event times, so
+// a sweep between two batches could expire a cart that a record still
+// waiting in the backlog extends.
 func (p *partition) dueTimers(now time.Time) ([]statestore.Timer, error) {
 	real := time.Now()
 	if real.Before(p.nextSweep) {
 		return nil, nil
 	}
+	if p.behind {
+		if p.deferredSince.IsZero() {
+			p.deferredSince = real
+		}
+		if real.Sub(p.deferredSince) < maxSweepDelay {
+			return nil, nil
+		}
+	}
+	p.deferredSince = time.Time{}
 	p.nextSweep = real.Add(p.w.cfg.SweepInterval)
 	timers, err := p.store.DueTimers(now.UnixMilli(), maxDueTimers)
 	if err != nil {

@@ -59,7 +59,10 @@ func redacted(value string) string { return fmt.Sprintf("(%d bytes, not shown)",
 
 // fieldErr builds a FieldError, quoting and shortening a string value.
 func fieldErr(reason Reason, field, value, detail string) *FieldError {
-	if freeTextFields[field] && value != "" {
+	if value == "" {
+		return &FieldError{Reason: reason, Field: field, Detail: detail}
+	}
+	if freeTextFields[field] {
 		return &FieldError{Reason: reason, Field: field, Value: redacted(value), Detail: detail}
 	}
 	return &FieldError{Reason: reason, Field: field, Value: quote(value), Detail: detail}
