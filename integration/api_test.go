@@ -271,12 +271,14 @@ const (
 func TestSessionAPIOperations(t *testing.T) {
 	c := newCluster(t)
 	c.clock = func() time.Time { return apiNow }
-	startQueryWorker(t, c)
 	ctx := apiContext(t)
+	// The key exists before the worker starts, which reads the keys topic
+	// in full before it answers.
 	user, password, err := access.Create(ctx, c.brokers(), c.topics, "shop", []string{"store-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	startQueryWorker(t, c)
 	api := newAPIClient(t, c, "shop")
 
 	// sendClient: the record in Kafka is the Session API record with the
@@ -441,14 +443,14 @@ func ptrFloat(v float64) *float64 { return &v }
 func TestGetsOfAnotherTenantAreEmpty(t *testing.T) {
 	c := newCluster(t)
 	c.clock = func() time.Time { return apiNow }
-	startQueryWorker(t, c)
 	ctx := apiContext(t)
-	shop := newAPIClient(t, c, "shop")
-	other := newAPIClient(t, c, "other")
 	otherUser, otherPassword, err := access.Create(ctx, c.brokers(), c.topics, "other", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	startQueryWorker(t, c)
+	shop := newAPIClient(t, c, "shop")
+	other := newAPIClient(t, c, "other")
 
 	err = shop.SendSession(ctx, schemas.Session{SessionID: "s1", SessionCreated: apiEventTime, Environment: "1", Country: "DE",
 		SpaceID: "store-1", AppID: "a", AppVersion: "1", InstallationID: "i", InstallationVersion: "1", DeviceID: "d", ClientID: "c1"})
@@ -503,6 +505,9 @@ func TestSpaceReadsCheckKeys(t *testing.T) {
 		return user, password
 	}
 
+	// The other tenant's key goes first: the keys topic has one partition,
+	// so once the worker has read the second key it has read both.
+	otherUser, otherPassword := createKey("other")
 	user, password := createKey("shop", "store-1")
 	waitUntil(t, "the worker to read the new key", func() bool {
 		_, err := api.GetSpaceStateBySpace(ctx, user, password, "store-1")
@@ -521,7 +526,6 @@ func TestSpaceReadsCheckKeys(t *testing.T) {
 		t.Errorf("get with an unknown browser id: %v, expected ErrUnauthorized", err)
 	}
 
-	otherUser, otherPassword := createKey("other")
 	if _, err := api.GetSpaceStateBySpace(ctx, otherUser, otherPassword, "store-1"); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("get with another tenant's key: %v, expected ErrForbidden", err)
 	}
