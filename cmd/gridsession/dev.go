@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -88,7 +89,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  HTTP:  http://%s (/metrics, /healthz, /readyz)\n", o.server.Addr())
 	}
 	fmt.Fprintf(stdout, "  data:  %s\n", root)
-	fmt.Fprintf(stdout, "Load data with: gridsession load --kafka %s FILE.csv\nWatch it with:  gridsession tail --nats %s\n", kafka.Addr(), nats.ClientURL())
+	self := os.Args[0]
+	fmt.Fprintf(stdout, "Load data with: %s load --kafka %s FILE.csv\nWatch it with:  %s tail --nats %s\n", self, kafka.Addr(), self, nats.ClientURL())
 
 	started := time.Now()
 	err = startWorker(ctx, &f, key, log, o)
