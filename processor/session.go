@@ -382,15 +382,7 @@ func (f *sessionBatch) encode() (changes, error) {
 	}
 	for k := range f.dirty {
 		s := f.sessions[k]
-		if next := projection.NextExpiry(s, f.cfg().Projection); next != s.TimerAt {
-			if s.TimerAt > 0 {
-				c.deleteTimer(s.TimerAt, k.ref())
-			}
-			if next > 0 {
-				c.setTimer(next, k.ref())
-			}
-			s.TimerAt = next
-		}
+		s.TimerAt = c.moveTimer(s.TimerAt, projection.NextExpiry(s, f.cfg().Projection), k.ref())
 		raw, err := projection.Marshal(s)
 		if err != nil {
 			return c, fmt.Errorf("processor: encode session %s/%s: %w", k.tenant, k.id, err)

@@ -152,15 +152,7 @@ func (f *spaceBatch) encode() (changes, error) {
 	}
 	for k := range f.dirty {
 		sp := f.spaces[k]
-		if next := projection.NextSpaceExpiry(sp); next != sp.TimerAt {
-			if sp.TimerAt > 0 {
-				c.deleteTimer(sp.TimerAt, k.ref())
-			}
-			if next > 0 {
-				c.setTimer(next, k.ref())
-			}
-			sp.TimerAt = next
-		}
+		sp.TimerAt = c.moveTimer(sp.TimerAt, projection.NextSpaceExpiry(sp), k.ref())
 		raw, err := projection.MarshalSpace(sp)
 		if err != nil {
 			return c, fmt.Errorf("processor: encode space %s/%s: %w", k.tenant, k.id, err)

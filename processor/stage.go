@@ -34,6 +34,21 @@ func (c *changes) deleteTimer(at int64, ref string) {
 	c.timers = append(c.timers, timerOp{at: at, ref: ref, del: true})
 }
 
+// moveTimer moves the timer of ref from current to next, either of which
+// may be 0 for none, and returns next for the state to remember.
+func (c *changes) moveTimer(current, next int64, ref string) int64 {
+	if next == current {
+		return current
+	}
+	if current > 0 {
+		c.deleteTimer(current, ref)
+	}
+	if next > 0 {
+		c.setTimer(next, ref)
+	}
+	return next
+}
+
 // apply adds the changes to b, timers first so that an entry's new timer
 // is never deleted by an older operation of the same batch.
 func (c *changes) apply(b *statestore.Batch) {
