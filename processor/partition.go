@@ -225,7 +225,9 @@ func (p *partition) process(ctx context.Context, records []ingest.Record) error 
 	if err != nil {
 		return err
 	}
-	out.changelog = p.changelogMessages(ch, out.stats.Offsets)
+	if !p.w.cfg.Replay {
+		out.changelog = p.changelogMessages(ch, out.stats.Offsets)
+	}
 
 	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancel()

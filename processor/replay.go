@@ -50,6 +50,10 @@ func Replay(ctx context.Context, cfg Config, producer *ingest.Producer, progress
 	if cfg.CacheEntries == 0 {
 		cfg.CacheEntries = replayCacheEntries
 	}
+	// A replay fills a fresh directory that nothing reads until it ends,
+	// so its commits skip fsync; a replay cut short by a machine crash is
+	// run again.
+	cfg.NoSync = true
 
 	read := append(cfg.Topics.Inputs(), cfg.Topics.SpaceUpdates())
 	starts, err := ingest.StartOffsets(ctx, cfg.Brokers, read, cfg.StartTime)
