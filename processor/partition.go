@@ -43,9 +43,9 @@ type partition struct {
 	// nextSweep is when the loop next looks for due timers, in real time:
 	// the injected clock may stand still.
 	nextSweep time.Time
-	// behind reports that the reader had more records waiting after the
-	// last batch; deferredSince is when a sweep was first put off for it.
-	behind        bool
+	// reader feeds the loop; deferredSince is when a sweep was first put
+	// off because the reader had records waiting.
+	reader        *ingest.PartitionReader
 	deferredSince time.Time
 }
 
@@ -138,12 +138,12 @@ func (p *partition) run(ctx context.Context) error {
 		return err
 	}
 	defer reader.Close()
+	p.reader = reader
 
 	for ctx.Err() == nil {
 		waitCtx, cancel := context.WithDeadline(ctx, p.nextSweep)
 		records, err := reader.Next(waitCtx, p.w.cfg.BatchSize, p.w.cfg.BatchLinger)
 		cancel()
-		p.behind = reader.Behind()
 		switch {
 		case ctx.Err() != nil:
 		case errors.Is(err, context.DeadlineExceeded):
@@ -173,7 +173,8 @@ func (p *partition) dueTimers(now time.Time) ([]statestore.Timer, error) {
 	if real.Before(p.nextSweep) {
 		return nil, nil
 	}
-	if p.behind {
+	p.nextSweep = real.Add(p.w.cfg.SweepInterval)
+	if p.reader != nil && p.reader.Behind() {
 		if p.deferredSince.IsZero() {
 			p.deferredSince = real
 		}
@@ -182,7 +183,6 @@ func (p *partition) dueTimers(now time.Time) ([]statestore.Timer, error) {
 		}
 	}
 	p.deferredSince = time.Time{}
-	p.nextSweep = real.Add(p.w.cfg.SweepInterval)
 	timers, err := p.store.DueTimers(now.UnixMilli(), maxDueTimers)
 	if err != nil {
 		return nil, fmt.Errorf("processor: read timers of %s partition %d: %w", p.stage.name(), p.num, err)
