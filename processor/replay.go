@@ -27,7 +27,7 @@ type ReplaySummary struct {
 	Took           time.Duration
 }
 
-// nopPublisher stands in for NATS in a replay, which publishes nothing.
+// nopPublisher replaces NATS in a replay, which publishes nothing.
 type nopPublisher struct{}
 
 func (nopPublisher) Publish(context.Context, []publish.Message) error { return nil }

@@ -21,7 +21,8 @@ type timerOp struct {
 	del bool
 }
 
-// changes is what a batch writes to its store besides offsets.
+// changes are the rows and timer moves a batch writes to its store, besides
+// offsets.
 type changes struct {
 	entries []entry
 	timers  []timerOp
@@ -99,7 +100,8 @@ type batch interface {
 	committed()
 }
 
-// batchOutput is what one batch sends before it commits.
+// batchOutput holds the records and messages one batch sends before it
+// commits.
 type batchOutput struct {
 	rejections []ingest.Rejection
 	// records go to Kafka before NATS, with dead letters built from the
