@@ -165,25 +165,8 @@ func (f *sessionBatch) checkRoute(rec ingest.Record, field, id string) error {
 }
 
 func (f *sessionBatch) session(k stateKey) (*projection.Session, error) {
-	if s, ok := f.sessions[k]; ok {
-		return s, nil
-	}
-	if s, ok := f.p.cache.get(k); ok {
-		f.sessions[k] = s.(*projection.Session)
-		return f.sessions[k], nil
-	}
-	raw, ok, err := f.p.store.Get(k.tenant, tableSession, k.id)
-	if err != nil {
-		return nil, err
-	}
-	s := &projection.Session{Tenant: k.tenant, ID: k.id}
-	if ok {
-		if s, err = projection.Unmarshal(raw); err != nil {
-			return nil, fmt.Errorf("processor: decode stored session %s/%s: %w", k.tenant, k.id, err)
-		}
-	}
-	f.sessions[k] = s
-	return s, nil
+	empty := func() *projection.Session { return &projection.Session{Tenant: k.tenant, ID: k.id} }
+	return loadState(f.p, f.sessions, k, tableSession, empty, projection.Unmarshal)
 }
 
 // captureID returns a captureId derived from the record's coordinates, for

@@ -49,25 +49,8 @@ type spaceBatch struct {
 }
 
 func (f *spaceBatch) space(k stateKey) (*projection.Space, error) {
-	if sp, ok := f.spaces[k]; ok {
-		return sp, nil
-	}
-	if sp, ok := f.p.cache.get(k); ok {
-		f.spaces[k] = sp.(*projection.Space)
-		return f.spaces[k], nil
-	}
-	raw, ok, err := f.p.store.Get(k.tenant, tableSpace, k.id)
-	if err != nil {
-		return nil, err
-	}
-	sp := &projection.Space{Tenant: k.tenant, ID: k.id}
-	if ok {
-		if sp, err = projection.UnmarshalSpace(raw); err != nil {
-			return nil, fmt.Errorf("processor: decode stored space %s/%s: %w", k.tenant, k.id, err)
-		}
-	}
-	f.spaces[k] = sp
-	return sp, nil
+	empty := func() *projection.Space { return &projection.Space{Tenant: k.tenant, ID: k.id} }
+	return loadState(f.p, f.spaces, k, tableSpace, empty, projection.UnmarshalSpace)
 }
 
 func (f *spaceBatch) markChanged(k stateKey) {

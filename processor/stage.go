@@ -1,6 +1,8 @@
 package processor
 
 import (
+	"fmt"
+
 	"github.com/segmentio/kafka-go"
 
 	"github.com/gridsession/gridsession/ingest"
@@ -111,4 +113,29 @@ type batchOutput struct {
 	// changelog holds the batch's state changes and, last, its marker.
 	changelog []kafka.Message
 	stats     BatchStats
+}
+
+// loadState returns the decoded state of k for a batch: from the batch
+// itself, then the partition's cache, then the store, and fresh from
+// empty when the store has none. It records the state in batch.
+func loadState[T any](p *partition, batch map[stateKey]*T, k stateKey, table string, empty func() *T, decode func([]byte) (*T, error)) (*T, error) {
+	if v, ok := batch[k]; ok {
+		return v, nil
+	}
+	if v, ok := p.cache.get(k); ok {
+		batch[k] = v.(*T)
+		return batch[k], nil
+	}
+	raw, ok, err := p.store.Get(k.tenant, table, k.id)
+	if err != nil {
+		return nil, err
+	}
+	v := empty()
+	if ok {
+		if v, err = decode(raw); err != nil {
+			return nil, fmt.Errorf("processor: decode stored %s %s/%s: %w", table, k.tenant, k.id, err)
+		}
+	}
+	batch[k] = v
+	return v, nil
 }
