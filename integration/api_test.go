@@ -2,11 +2,9 @@ package integration
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"regexp"
@@ -730,67 +728,37 @@ type foldedCart struct {
 func foldLiveCarts(t *testing.T, files []string, shift time.Duration, now time.Time) map[string]*foldedCart {
 	t.Helper()
 	carts := map[string]*foldedCart{}
-	for _, path := range files {
-		f, err := os.Open(path)
+	eachRow(t, files, func(row map[string]string) {
+		at, err := time.Parse("2006-01-02 15:04:05 MST", row["event_time"])
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := csv.NewReader(f)
-		r.FieldsPerRecord = -1
-		header, err := r.Read()
-		if err != nil {
-			t.Fatal(err)
+		id := row["user_session"]
+		cart := carts[id]
+		if cart == nil {
+			cart = &foldedCart{products: map[string]int64{}}
+			carts[id] = cart
 		}
-		col := map[string]int{}
-		for i, name := range header {
-			col[name] = i
+		product := row["product_id"]
+		before := maps.Clone(cart.products)
+		switch row["event_type"] {
+		case "cart":
+			cart.products[product]++
+		case "remove_from_cart":
+			if cart.products[product] <= 1 {
+				delete(cart.products, product)
+			} else {
+				cart.products[product]--
+			}
+		case "purchase":
+			clear(cart.products)
 		}
-		for {
-			row, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			id := row[col["user_session"]]
-			if !sessionUUID.MatchString(id) {
-				continue
-			}
-			at, err := time.Parse("2006-01-02 15:04:05 MST", row[col["event_time"]])
-			if err != nil {
-				t.Fatal(err)
-			}
-			cart := carts[id]
-			if cart == nil {
-				cart = &foldedCart{products: map[string]int64{}}
-				carts[id] = cart
-			}
-			product := row[col["product_id"]]
-			before := maps.Clone(cart.products)
-			switch row[col["event_type"]] {
-			case "cart":
-				cart.products[product]++
-			case "remove_from_cart":
-				if cart.products[product] <= 1 {
-					delete(cart.products, product)
-				} else {
-					cart.products[product]--
-				}
-			case "purchase":
-				clear(cart.products)
-			}
-			if changed := at.Add(shift); !maps.Equal(before, cart.products) && changed.After(cart.lastChange) {
-				cart.lastChange = changed
-			}
+		if changed := at.Add(shift); !maps.Equal(before, cart.products) && changed.After(cart.lastChange) {
+			cart.lastChange = changed
 		}
-		f.Close()
-	}
+	})
 	for _, cart := range carts {
 		cart.live = len(cart.products) > 0 && cart.lastChange.Add(30*time.Minute).After(now)
 	}
 	return carts
 }
-
-// sessionUUID matches the session ids the loader accepts.
-var sessionUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

@@ -121,6 +121,34 @@ var canonicalUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-
 func foldCarts(t *testing.T, files []string) map[string]map[string]int64 {
 	t.Helper()
 	carts := map[string]map[string]int64{}
+	eachRow(t, files, func(row map[string]string) {
+		session, product := row["user_session"], row["product_id"]
+		cart := carts[session]
+		if cart == nil {
+			cart = map[string]int64{}
+			carts[session] = cart
+		}
+		switch row["event_type"] {
+		case "cart":
+			cart[product]++
+		case "remove_from_cart":
+			if cart[product] <= 1 {
+				delete(cart, product)
+			} else {
+				cart[product]--
+			}
+		case "purchase":
+			clear(cart)
+		}
+	})
+	return carts
+}
+
+// eachRow calls fn with every row of the CSV files, by column name, in file
+// order, leaving out rows whose user_session is not a canonical UUID, as the
+// loader does.
+func eachRow(t *testing.T, files []string, fn func(row map[string]string)) {
+	t.Helper()
 	for _, path := range files {
 		f, err := os.Open(path)
 		if err != nil {
@@ -132,41 +160,24 @@ func foldCarts(t *testing.T, files []string) map[string]map[string]int64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		col := map[string]int{}
-		for i, name := range header {
-			col[name] = i
-		}
 		for {
-			row, err := r.Read()
+			fields, err := r.Read()
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
 			}
-			session, product := row[col["user_session"]], row[col["product_id"]]
-			if !canonicalUUID.MatchString(session) {
-				continue
-			}
-			cart := carts[session]
-			if cart == nil {
-				cart = map[string]int64{}
-				carts[session] = cart
-			}
-			switch row[col["event_type"]] {
-			case "cart":
-				cart[product]++
-			case "remove_from_cart":
-				if cart[product] <= 1 {
-					delete(cart, product)
-				} else {
-					cart[product]--
+			row := make(map[string]string, len(header))
+			for i, name := range header {
+				if i < len(fields) {
+					row[name] = fields[i]
 				}
-			case "purchase":
-				clear(cart)
+			}
+			if canonicalUUID.MatchString(row["user_session"]) {
+				fn(row)
 			}
 		}
 		f.Close()
 	}
-	return carts
 }

@@ -2,9 +2,6 @@ package integration
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
-	"io"
 	"maps"
 	"os"
 	"strconv"
@@ -132,62 +129,34 @@ func liveSpaceCarts(t *testing.T, files []string, shift time.Duration, now time.
 		lastChange time.Time
 	}
 	sessions := map[string]*session{}
-	for _, path := range files {
-		f, err := os.Open(path)
+	eachRow(t, files, func(row map[string]string) {
+		at, err := time.Parse("2006-01-02 15:04:05 MST", row["event_time"])
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := csv.NewReader(f)
-		r.FieldsPerRecord = -1
-		header, err := r.Read()
-		if err != nil {
-			t.Fatal(err)
+		s := sessions[row["user_session"]]
+		if s == nil {
+			s = &session{user: row["user_id"], cart: map[string]int64{}}
+			sessions[row["user_session"]] = s
 		}
-		col := map[string]int{}
-		for i, name := range header {
-			col[name] = i
+		product := row["product_id"]
+		before := maps.Clone(s.cart)
+		switch row["event_type"] {
+		case "cart":
+			s.cart[product]++
+		case "remove_from_cart":
+			if s.cart[product] <= 1 {
+				delete(s.cart, product)
+			} else {
+				s.cart[product]--
+			}
+		case "purchase":
+			clear(s.cart)
 		}
-		for {
-			row, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			id := row[col["user_session"]]
-			if !canonicalUUID.MatchString(id) {
-				continue
-			}
-			at, err := time.Parse("2006-01-02 15:04:05 MST", row[col["event_time"]])
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := sessions[id]
-			if s == nil {
-				s = &session{user: row[col["user_id"]], cart: map[string]int64{}}
-				sessions[id] = s
-			}
-			product := row[col["product_id"]]
-			before := maps.Clone(s.cart)
-			switch row[col["event_type"]] {
-			case "cart":
-				s.cart[product]++
-			case "remove_from_cart":
-				if s.cart[product] <= 1 {
-					delete(s.cart, product)
-				} else {
-					s.cart[product]--
-				}
-			case "purchase":
-				clear(s.cart)
-			}
-			if !maps.Equal(before, s.cart) {
-				s.lastChange = at.Add(shift)
-			}
+		if !maps.Equal(before, s.cart) {
+			s.lastChange = at.Add(shift)
 		}
-		f.Close()
-	}
+	})
 
 	holders := map[string]map[string]map[string]bool{}
 	out := map[string]map[string]schemas.ProductTotal{}
