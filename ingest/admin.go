@@ -67,8 +67,8 @@ func CreateTopics(ctx context.Context, brokers []string, partitions, replicas in
 	return nil
 }
 
-// CheckBroker dials the first reachable broker within ctx and reports a
-// clear error naming the addresses when none answers.
+// CheckBroker dials the brokers within ctx and returns an error naming
+// the addresses when none accepts a connection.
 func CheckBroker(ctx context.Context, brokers []string) error {
 	var errs []error
 	for _, b := range brokers {
@@ -217,7 +217,7 @@ func listOffsets(ctx context.Context, brokers []string, topics []string, request
 	return out, nil
 }
 
-// partitionOffset picks the offset a ListOffsets answer carries: the first
+// partitionOffset picks the offset a ListOffsets response carries: the first
 // or last offset, or for a time request the single entry of Offsets, which
 // is -1 when no record is at or after the time.
 func partitionOffset(p kafka.PartitionOffsets) int64 {

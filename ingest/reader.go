@@ -12,7 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// FirstOffset asks a PartitionReader to start at the earliest retained record.
+// FirstOffset makes a PartitionReader start at the earliest retained record.
 const FirstOffset = kafka.FirstOffset
 
 // ReaderConfig configures a PartitionReader.
@@ -91,7 +91,7 @@ func (r *PartitionReader) fetch(ctx context.Context, kr *kafka.Reader) {
 			}
 			// kafka-go hands broker errors to FetchMessage but keeps its
 			// own fetching alive, so the loop reports the error and goes
-			// on; returning would stop this topic for good.
+			// on. Returning would stop this topic for good.
 			select {
 			case r.errs <- fmt.Errorf("ingest: fetch %s/%d: %w", kr.Config().Topic, kr.Config().Partition, err):
 			default:
@@ -115,7 +115,7 @@ func (r *PartitionReader) fetch(ctx context.Context, kr *kafka.Reader) {
 
 // Next blocks until at least one record is available or ctx ends, then
 // gathers more for up to linger, returning at most max records. It returns
-// ctx.Err() when ctx ends first, and a fetch error when a fetch failed; the
+// ctx.Err() when ctx ends first, and a fetch error when a fetch failed. The
 // fetch loops go on after an error, so the caller may call Next again.
 func (r *PartitionReader) Next(ctx context.Context, max int, linger time.Duration) ([]Record, error) {
 	var batch []Record

@@ -17,10 +17,10 @@ import (
 )
 
 // Each committed batch writes to its stage's changelog, in partition N for
-// stage partition N: one record per changed row, keyed by tenant, table and
-// id, whose value is the row as stored, then one marker record whose value
-// holds the applied source offsets after the batch. Every record also
-// carries those offsets in a header. The topic is compacted, so it keeps
+// stage partition N. It writes one record per changed row, keyed by tenant,
+// table and id, with the row as stored as its value. Then it writes one
+// marker record whose value is the applied source offsets after the batch.
+// Every record also carries those offsets in a header. The topic is compacted, so it keeps
 // the latest value of each row and the latest marker.
 //
 // A restore applies the rows in log order and takes its offsets from the

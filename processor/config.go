@@ -48,7 +48,7 @@ type Config struct {
 	// first one; default 5ms.
 	BatchLinger time.Duration
 	// Queries, when not nil, is the NATS connection on which the worker
-	// answers gets for the partitions it owns.
+	// serves gets for the partitions it owns.
 	Queries *nats.Conn
 	// Access checks the access keys of space gets; nil rejects every space
 	// get as unavailable.

@@ -20,8 +20,8 @@ func TestWorkerFoldsRecordsIntoStateAndNATS(t *testing.T) {
 	spaceEvents := e.collect(e.subjects.SpaceEvents("t1", "store-1"))
 	e.start()
 
-	// The session record comes first so that every event already knows
-	// its space; records of two topics have no order between them.
+	// The session record comes first so that every event already has
+	// its space, because records of two topics have no order between them.
 	e.send(e.sessionRecord("t1", "s1", "store-1"))
 	waitFor(t, 30*time.Second, "the session record", func() bool { return e.sessions.Load() == 1 })
 	e.send(

@@ -24,7 +24,7 @@ type AccessChecker interface {
 // queryVersion is the version the query services announce.
 const queryVersion = "1.0.0"
 
-// serveQueries starts answering gets for the partition from its store,
+// serveQueries starts serving gets for the partition from its store,
 // when the worker has a NATS connection for queries. The caller stops the
 // returned service before it closes the store.
 func (p *partition) serveQueries() (*publish.QueryService, error) {
@@ -137,7 +137,7 @@ func (w *Worker) checkAccess(ctx context.Context, req schemas.SpaceRequest) erro
 	return &publish.QueryError{Code: publish.CodeUnavailable, Message: "access keys unavailable: " + err.Error()}
 }
 
-// serveAuth answers access checks for space subscriptions from any worker.
+// serveAuth serves access checks for space subscriptions from any worker.
 func (w *Worker) serveAuth() (*publish.QueryService, error) {
 	if w.cfg.Queries == nil {
 		return nil, nil

@@ -39,7 +39,7 @@ func TestWorkerAnswersSessionGets(t *testing.T) {
 		t.Errorf("session get = %+v", got)
 	}
 
-	// Another tenant's id answers empty, never t1's state.
+	// A get with another tenant's id returns empty state, never t1's state.
 	m := ask(publish.OpSessionGet, schemas.SessionRequest{TenantID: "t2", SessionID: "s1"})
 	if string(m.Data) != `{"session":{"CART":{},"SEARCH":[]}}` {
 		t.Errorf("other tenant's get = %s", m.Data)

@@ -86,7 +86,7 @@ func TestTwoWorkersShareAndHandOver(t *testing.T) {
 	}
 	e.send(msgs...)
 	// A refolds B's partitions from the start, so a count of folded
-	// events says nothing here; wait until A committed every record.
+	// events proves nothing here; wait until A committed every record.
 	waitFor(t, 60*time.Second, "the remaining worker to catch up", func() bool {
 		lag, err := ingest.Lag(context.Background(), []string{e.kafka.Addr()}, "test-two", e.topics.Inputs())
 		if err != nil {

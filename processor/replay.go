@@ -51,7 +51,7 @@ func Replay(ctx context.Context, cfg Config, producer *ingest.Producer, progress
 		cfg.CacheEntries = replayCacheEntries
 	}
 	// A replay fills a fresh directory that nothing reads until it ends,
-	// so its commits skip fsync; a replay cut short by a machine crash is
+	// so its commits skip fsync. A replay cut short by a machine crash is
 	// run again.
 	cfg.NoSync = true
 

@@ -101,7 +101,7 @@ type Contribution struct {
 	Space   string `json:"spaceId"`
 	Session string `json:"sessionId"`
 	// Version grows per session with every record applied and every
-	// expiry; the space stage ignores a contribution whose Version is not
+	// expiry. The space stage ignores a contribution whose Version is not
 	// above the last one applied for the session.
 	Version uint64 `json:"version"`
 	// Removed withdraws the session from the space, after its session

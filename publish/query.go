@@ -12,9 +12,9 @@ import (
 	"github.com/nats-io/nats.go/micro"
 )
 
-// Query operations. Session-stage partitions answer OpSessionGet and
-// OpSessionSpace; space-stage partitions answer OpSpaceState and
-// OpSpaceRows; every worker answers OpAuth.
+// Query operations. Session-stage partitions serve OpSessionGet and
+// OpSessionSpace, space-stage partitions serve OpSpaceState and
+// OpSpaceRows, and every worker serves OpAuth.
 const (
 	OpSessionGet   = "get"
 	OpSessionSpace = "space"
@@ -48,7 +48,7 @@ const (
 func (s Subjects) apiPrefix() string { return s.prefix() + "_api" }
 
 // Query returns the subject on which the owner of one partition of a stage
-// answers op, such as gridsession_api.session.p3.get.
+// serves op, such as gridsession_api.session.p3.get.
 func (s Subjects) Query(stage string, partition int, op string) string {
 	return s.apiPrefix() + "." + stage + ".p" + strconv.Itoa(partition) + "." + op
 }
@@ -56,7 +56,7 @@ func (s Subjects) Query(stage string, partition int, op string) string {
 // AuthQuery returns the subject on which any worker checks an access key.
 func (s Subjects) AuthQuery() string { return s.apiPrefix() + "." + OpAuth }
 
-// QueryError is an error answer with a code.
+// QueryError is an error response with a code.
 type QueryError struct {
 	Code    int
 	Message string
@@ -113,7 +113,7 @@ func answer(req micro.Request, op string, handle QueryHandler) {
 	}
 	data, err := json.Marshal(out)
 	if err != nil {
-		_ = req.Error(strconv.Itoa(CodeInternal), "encode answer: "+err.Error(), nil)
+		_ = req.Error(strconv.Itoa(CodeInternal), "encode response: "+err.Error(), nil)
 		return
 	}
 	_ = req.Respond(data)

@@ -14,13 +14,13 @@ type SessionState struct {
 	Search []string         `json:"SEARCH"`
 }
 
-// SessionStateAnswer is the answer to a session state get.
+// SessionStateAnswer is the response to a session state get.
 type SessionStateAnswer struct {
 	Session SessionState `json:"session"`
 }
 
 // EmptySessionState returns a state with an empty cart and no searches, which
-// is what a session without state answers.
+// is the state of a session that has none.
 func EmptySessionState() SessionState {
 	return SessionState{Cart: map[string]int64{}, Search: []string{}}
 }
@@ -119,7 +119,7 @@ type CartRow struct {
 	Value   map[string]int64 `json:"value"`
 }
 
-// SpaceRows is the answer to a space rows get: the per-session values
+// SpaceRows is the response to a space rows get: the per-session values
 // behind the space state, keyed by sessionId.
 type SpaceRows struct {
 	Rating map[string]RatingRow `json:"RATING"`

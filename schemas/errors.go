@@ -32,7 +32,7 @@ type FieldError struct {
 	Field string
 	// Value is the offending value as text, already shortened for display.
 	Value string
-	// Detail says what is wrong in a few words, such as "must be 1 to 5".
+	// Detail states what is wrong in a few words, such as "must be 1 to 5".
 	Detail string
 }
 

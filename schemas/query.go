@@ -4,14 +4,14 @@ package schemas
 // request-reply. The Session API client sends these; the answers to gets are
 // the Session API shapes themselves.
 
-// SessionRequest asks for one session's state or space.
+// SessionRequest requests one session's state or space.
 type SessionRequest struct {
 	TenantID      string `json:"tenantId"`
 	SessionID     string `json:"sessionId"`
 	DataResidency string `json:"dataResidency,omitempty"`
 }
 
-// SpaceRequest asks for one space's state or rows, with the access key
+// SpaceRequest requests one space's state or rows, with the access key
 // that guards space reads.
 type SpaceRequest struct {
 	TenantID      string `json:"tenantId"`
@@ -22,7 +22,7 @@ type SpaceRequest struct {
 	Password string `json:"password"`
 }
 
-// SessionSpaceAnswer tells which space a session belongs to; SpaceID is
+// SessionSpaceAnswer names the space a session belongs to. SpaceID is
 // empty while no session record has been applied.
 type SessionSpaceAnswer struct {
 	SpaceID string `json:"spaceId"`

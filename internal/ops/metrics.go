@@ -35,7 +35,7 @@ var rejectReasons = []string{
 
 // batchBuckets are the upper bounds of the batch commit latency histogram,
 // in seconds: Prometheus's default buckets, which start at 5ms, with 1ms
-// and 2.5ms added so that small batches on a local broker are told apart.
+// and 2.5ms added so that small batches on a local broker can be distinguished.
 var batchBuckets = append([]float64{0.001, 0.0025}, prometheus.DefBuckets...)
 
 // Metrics holds the Prometheus metrics of one worker. They live in a
