@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +27,9 @@ func TestTwoWorkersShareAndHandOver(t *testing.T) {
 		cancel context.CancelFunc
 		done   chan error
 	}
-	run := func(dataDir string) (context.CancelFunc, chan error) {
+	// owned counts the session-stage partitions each worker owns now.
+	var owned [2]atomic.Int64
+	run := func(dataDir string, worker int) (context.CancelFunc, chan error) {
 		w, err := processor.New(processor.Config{
 			Brokers:    []string{e.kafka.Addr()},
 			GroupID:    "test-two",
@@ -37,9 +40,21 @@ func TestTwoWorkersShareAndHandOver(t *testing.T) {
 			NoSync:     true,
 			Clock:      testClock,
 			Log:        testLogger(t),
-			Hooks: processor.Hooks{OnBatch: func(s processor.BatchStats) {
-				e.events.Add(int64(s.Applied[e.topics.Events()]))
-			}},
+			Hooks: processor.Hooks{
+				OnBatch: func(s processor.BatchStats) {
+					e.events.Add(int64(s.Applied[e.topics.Events()]))
+				},
+				OnAssigned: func(stage string, _, _ int) {
+					if stage == "session" {
+						owned[worker].Add(1)
+					}
+				},
+				OnRevoked: func(stage string, _, _ int) {
+					if stage == "session" {
+						owned[worker].Add(-1)
+					}
+				},
+			},
 		}, publish.New(e.nc), e.producer)
 		if err != nil {
 			t.Fatal(err)
@@ -61,9 +76,11 @@ func TestTwoWorkersShareAndHandOver(t *testing.T) {
 		}
 	}
 
-	a.cancel, a.done = run(e.dataDir)
-	b.cancel, b.done = run(second)
-	time.Sleep(2 * time.Second) // let both join before records flow
+	a.cancel, a.done = run(e.dataDir, 0)
+	b.cancel, b.done = run(second, 1)
+	waitFor(t, 60*time.Second, "both workers to own partitions", func() bool {
+		return owned[0].Load() > 0 && owned[1].Load() > 0 && owned[0].Load()+owned[1].Load() == testPartitions
+	})
 
 	const sessions = 40
 	var msgs []kafka.Message
