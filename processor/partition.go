@@ -47,7 +47,21 @@ type partition struct {
 	// off because the reader had records waiting.
 	reader        *ingest.PartitionReader
 	deferredSince time.Time
+	// kafkaApplied maps each topic to the last applied offset that the
+	// group's committed offsets in Kafka reflect. Where it trails applied,
+	// the loop commits again. retryCommit is the earliest time of the next
+	// attempt, and unsyncedSince is when Kafka first fell behind.
+	kafkaApplied  map[string]int64
+	retryCommit   time.Time
+	unsyncedSince time.Time
 }
+
+// commitRetryDelay is how long the loop waits before committing offsets to
+// Kafka again after a failure.
+const commitRetryDelay = time.Second
+
+// commitWarnAfter is how long Kafka may trail Pebble before the loop warns.
+const commitWarnAfter = 30 * time.Second
 
 // StoreDir returns the directory of the Pebble store of one partition of the
 // session stage.
@@ -120,13 +134,11 @@ func (p *partition) run(ctx context.Context) error {
 		}
 	}
 	p.log.Info().Interface("start_offsets", start).Msg("partition started")
-	if len(p.applied) > 0 && !p.w.skipKafkaCommit && !p.w.cfg.Replay {
-		// After a crash Kafka may hold older offsets than Pebble; committing
-		// Pebble's keeps the group's lag true before new records arrive.
-		if err := p.claim.Commit(p.applied); err != nil {
-			p.log.Debug().Err(err).Msg("kafka offset commit failed")
-		}
-	}
+	// After a crash or a restore Kafka may hold older offsets than Pebble;
+	// committing Pebble's keeps the group's lag true before new records
+	// arrive.
+	p.kafkaApplied = map[string]int64{}
+	p.commitKafka()
 
 	reader, err := ingest.NewPartitionReader(ingest.ReaderConfig{
 		Brokers:   p.w.cfg.Brokers,
@@ -157,8 +169,62 @@ func (p *partition) run(ctx context.Context) error {
 		if err := p.process(ctx, records); err != nil {
 			return err
 		}
+		p.commitKafka()
 	}
 	return nil
+}
+
+// commitKafka commits the applied offsets to Kafka for the topics where the
+// group's committed offsets trail Pebble's. After a failure it tries again
+// on a later pass of the loop, at most once per commitRetryDelay. Pebble
+// holds the applied offsets, so a missed commit only makes the next owner
+// read a few records again. Without the retry, though, the group's lag
+// would stay high until a new record arrived.
+func (p *partition) commitKafka() {
+	if p.w.skipKafkaCommit || p.w.cfg.Replay {
+		return
+	}
+	behind := map[string]int64{}
+	for topic, off := range p.applied {
+		if done, ok := p.kafkaApplied[topic]; !ok || done < off {
+			behind[topic] = off
+		}
+	}
+	if len(behind) == 0 {
+		p.unsyncedSince = time.Time{}
+		return
+	}
+
+	now := time.Now()
+	if now.Before(p.retryCommit) {
+		return
+	}
+	var err error
+	if p.w.commitFault != nil {
+		err = p.w.commitFault()
+	}
+	if err == nil {
+		err = p.claim.Commit(behind)
+	}
+	if err == nil {
+		for topic, off := range behind {
+			p.kafkaApplied[topic] = off
+		}
+		p.unsyncedSince, p.retryCommit = time.Time{}, time.Time{}
+		return
+	}
+
+	p.retryCommit = now.Add(commitRetryDelay)
+	if p.unsyncedSince.IsZero() {
+		p.unsyncedSince = now
+	}
+	if now.Sub(p.unsyncedSince) < commitWarnAfter {
+		p.log.Debug().Err(err).Msg("kafka offset commit failed, retrying")
+		return
+	}
+	p.unsyncedSince = now // the next warning comes commitWarnAfter later
+	p.log.Warn().Err(err).Interface("offsets", behind).
+		Msg("kafka offset commits failed for 30s; the group's lag reads too high until one succeeds")
 }
 
 // dueTimers returns the timers due at now, by the worker's clock, once the
@@ -258,14 +324,6 @@ func (p *partition) process(ctx context.Context, records []ingest.Record) error 
 	out.stats.Duration = time.Since(started)
 	p.w.cfg.Hooks.batch(out.stats)
 
-	if p.w.skipKafkaCommit || p.w.cfg.Replay || len(out.stats.Offsets) == 0 {
-		return nil
-	}
-	if err := p.claim.Commit(out.stats.Offsets); err != nil {
-		// Pebble holds the applied offsets, so a failed Kafka commit only
-		// means the next owner skips a few records it reads again.
-		p.log.Debug().Err(err).Msg("kafka offset commit failed")
-	}
 	return nil
 }
 

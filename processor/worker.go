@@ -46,6 +46,9 @@ type Worker struct {
 	// skipKafkaCommit is set by tests to act as if every batch crashed
 	// between the Pebble commit and the Kafka commit.
 	skipKafkaCommit bool
+	// commitFault, when set by tests, is called before each Kafka offset
+	// commit; an error it returns fails that commit.
+	commitFault func() error
 }
 
 // cacheBytes is the Pebble block cache shared by all partitions of a worker.
