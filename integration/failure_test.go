@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -46,13 +47,14 @@ func (c *cluster) startProcess(t *testing.T, bin, dataDir string, extra ...strin
 	t.Helper()
 	args := []string{"run",
 		"--kafka", c.kafka.Addr(), "--nats", c.nats.ClientURL(), "--data-dir", dataDir,
-		"--topic-prefix", c.topics.Prefix, "--clock", frozenClock, "--log-level", "warn"}
+		"--topic-prefix", c.topics.Prefix, "--clock", frozenClock, "--log-level", "debug"}
 	cmd := exec.Command(bin, append(args, extra...)...)
 	cmd.Env = append(os.Environ(), "GRIDSESSION_CONTACT_KEY=integration-contact-key")
 	log, err := os.Create(dataDir + ".log")
 	if err != nil {
 		t.Fatal(err)
 	}
+	printTailOnFailure(t, dataDir+".log")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -95,6 +97,12 @@ func TestKillOneOfThreeWorkers(t *testing.T) {
 	for i := range workers {
 		workers[i] = c.startProcess(t, bin, filepath.Join(work, fmt.Sprintf("w%d", i)))
 	}
+
+	// The kill comes once the groups are stable. The embedded broker
+	// keeps a member that dies while its join is in flight, with the
+	// partitions assigned to it, until the next rebalance; a real broker
+	// drops it after the session timeout.
+	waitMembers(t, c, 3)
 
 	// The first file goes in while all three run; a worker is killed
 	// while they fold it, and the rest of the data follows while its
@@ -146,7 +154,7 @@ func (c *cluster) restoreAll(t *testing.T, dataDir string) map[string][]byte {
 		Projection:   projection.Config{ContactKey: []byte("integration-contact-key")},
 		NoSync:       true,
 		Clock:        c.clock,
-		Log:          zerolog.Nop(),
+		Log:          auditLog(t, dataDir+".log"),
 	}, publish.New(c.nc), c.producer)
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +169,35 @@ func (c *cluster) restoreAll(t *testing.T, dataDir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return storedRows(t, dataDir)
+}
+
+// auditLog returns a debug logger writing to path; when the test fails, its
+// last lines are printed.
+func auditLog(t *testing.T, path string) zerolog.Logger {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	printTailOnFailure(t, path)
+	return zerolog.New(f).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+}
+
+// printTailOnFailure prints the last lines of the log at path when the test
+// fails.
+func printTailOnFailure(t *testing.T, path string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		data, _ := os.ReadFile(path)
+		if dir := os.Getenv("GRIDSESSION_KEEP_LOGS"); dir != "" {
+			_ = os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		t.Logf("last lines of %s:\n%s", filepath.Base(path), strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	})
 }
 
 // replayAll folds the input topics once, in one process, into dataDir.

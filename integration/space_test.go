@@ -79,7 +79,7 @@ func (c *cluster) waitNoLag(group string, topics []string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("group %s still %d records behind (last error %v)", group, total, err)
+			c.t.Fatalf("group %s still %d records behind (per topic and partition %v, last error %v)", group, total, lag, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
