@@ -141,6 +141,14 @@ type eventWire struct {
 // unmarshal decodes one JSON object into v and turns decoding failures into a
 // FieldError. Unknown fields are ignored so that newer producers keep working.
 func unmarshal(data []byte, v any) error {
+	if err := checkRecord(data); err != nil {
+		return err
+	}
+	return unmarshalChecked(data, v)
+}
+
+// checkRecord applies the checks that come before parsing: size and UTF-8.
+func checkRecord(data []byte) error {
 	if len(data) > MaxRecordBytes {
 		return &FieldError{Reason: ReasonOversized, Detail: fmt.Sprintf("record is %d bytes, the limit is %d", len(data), MaxRecordBytes)}
 	}
@@ -149,6 +157,11 @@ func unmarshal(data []byte, v any) error {
 		// different ids could decode to the same one.
 		return &FieldError{Reason: ReasonInvalidJSON, Detail: "record is not valid UTF-8"}
 	}
+	return nil
+}
+
+// unmarshalChecked is unmarshal for data that passed checkRecord.
+func unmarshalChecked(data []byte, v any) error {
 	err := json.Unmarshal(data, v)
 	if err == nil {
 		return checkMemberNames(data)
@@ -307,8 +320,14 @@ func (v *Validator) DecodeSession(data []byte) (*Session, error) {
 // DecodeEvent decodes and validates an event record and sets its Time.
 func (v *Validator) DecodeEvent(data []byte) (*Event, error) {
 	var w eventWire
-	if err := unmarshal(data, &w); err != nil {
+	if err := checkRecord(data); err != nil {
 		return nil, err
+	}
+	if !scanEvent(data, &w) {
+		w = eventWire{}
+		if err := unmarshalChecked(data, &w); err != nil {
+			return nil, err
+		}
 	}
 	if err := w.SessionID.check("sessionId"); err != nil {
 		return nil, err
