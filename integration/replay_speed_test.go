@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ import (
 // is a measurement, not a check, so it runs only when that variable is set:
 //
 //	GRIDSESSION_REPLAY_EVENTS=1000000 go test -run TestReplaySpeed -v -timeout 20m ./integration
+//
+// GRIDSESSION_REPLAY_PROFILE=FILE writes a CPU profile of the replay alone,
+// without the records' production, to FILE.
 func TestReplaySpeed(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("GRIDSESSION_REPLAY_EVENTS"))
 	if n <= 0 {
@@ -47,6 +51,19 @@ func TestReplaySpeed(t *testing.T) {
 	}
 	t.Logf("produced %d events in %s", n, time.Since(produced).Round(time.Millisecond))
 
+	if path := os.Getenv("GRIDSESSION_REPLAY_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var first time.Duration
+	replayed := time.Now()
 	summary, err := processor.Replay(ctx, processor.Config{
 		Brokers:    c.brokers(),
 		Topics:     c.topics,
@@ -54,10 +71,15 @@ func TestReplaySpeed(t *testing.T) {
 		Projection: projection.Config{ContactKey: []byte("integration-contact-key")},
 		Clock:      c.clock,
 		Log:        zerolog.Nop(),
-	}, c.producer, nil)
+	}, c.producer, func(done, total int64) {
+		if first == 0 {
+			first = time.Since(replayed)
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("the first batch was applied %s after the replay started", first.Round(time.Millisecond))
 	t.Logf("replayed %d records in %s: %.0f events/s, including joining the groups",
 		summary.Records, summary.Took.Round(time.Millisecond), float64(summary.Records)/summary.Took.Seconds())
 }

@@ -82,7 +82,11 @@ func stageDir(dataDir, stage string, partition int) string {
 // run processes the claim until ctx ends or a store error occurs.
 func (p *partition) run(ctx context.Context) error {
 	dir := stageDir(p.w.cfg.DataDir, p.stage.name(), p.num)
-	store, err := statestore.Open(dir, statestore.Options{Cache: p.w.cache, NoSync: p.w.cfg.NoSync})
+	opts := statestore.Options{Cache: p.w.cache, NoSync: p.w.cfg.NoSync}
+	if p.w.cfg.Replay {
+		opts.MemTableSize = replayMemTableSize
+	}
+	store, err := statestore.Open(dir, opts)
 	if err != nil {
 		return fmt.Errorf("processor: open store of %s partition %d: %w", p.stage.name(), p.num, err)
 	}

@@ -17,6 +17,11 @@ import (
 const (
 	replayBatchSize    = 5000
 	replayCacheEntries = 50_000
+	// replayMemTableSize is the memtable size of each store a replay
+	// writes, in bytes. A replay rewrites each session many times in a
+	// short while; a large memtable keeps most rewrites out of flushes
+	// and compactions.
+	replayMemTableSize = 32 << 20
 )
 
 // ReplaySummary describes a finished replay.

@@ -24,11 +24,12 @@ const (
 	// allow tens of thousands of descriptors across 32 stores.
 	privateMaxOpenFiles = 256
 
-	// memTableSize is the steady-state memtable size in bytes. Pebble starts
-	// with 256 KiB and doubles up to this size. Writes to a store stall while
-	// its queued memtables exceed memTableStopWrites times this size (8 MiB).
-	memTableSize       = 2 << 20
-	memTableStopWrites = 4
+	// DefaultMemTableSize is the steady-state memtable size in bytes. Pebble
+	// starts with 256 KiB and doubles up to this size. Writes to a store
+	// stall while its queued memtables exceed memTableStopWrites times the
+	// memtable size (8 MiB by default).
+	DefaultMemTableSize = 2 << 20
+	memTableStopWrites  = 4
 
 	// bloomBitsPerKey sizes the bloom filter of each table file. Ten bits per
 	// key give about 1% false positives, so a Get of a missing row, such as
@@ -55,6 +56,12 @@ type Options struct {
 	// crash, kill -9 included, although a reopened store still contains
 	// whole batches only. By default every Commit is synced before it returns.
 	NoSync bool
+
+	// MemTableSize is the steady-state memtable size in bytes; 0 means
+	// DefaultMemTableSize. A larger memtable absorbs more rewrites of the
+	// same rows before a flush and leaves less for compactions, at the cost
+	// of memory: up to memTableStopWrites times this size per store.
+	MemTableSize uint64
 
 	// Logger receives Pebble's messages and events. Informational messages
 	// go to debug level, background errors and corruption to error level,
@@ -94,11 +101,14 @@ func (c *Cache) Unref() {
 func (o Options) pebbleOptions(logger zerolog.Logger) *pebble.Options {
 	po := &pebble.Options{
 		FormatMajorVersion:          formatMajorVersion,
-		MemTableSize:                memTableSize,
+		MemTableSize:                DefaultMemTableSize,
 		MemTableStopWritesThreshold: memTableStopWrites,
 		MaxOpenFiles:                privateMaxOpenFiles,
 		Logger:                      pebbleLogger{log: logger},
 		EventListener:               eventListener(logger),
+	}
+	if o.MemTableSize > 0 {
+		po.MemTableSize = o.MemTableSize
 	}
 	// Level 0's filter policy is inherited by every lower level.
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
