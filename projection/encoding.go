@@ -16,14 +16,16 @@ const (
 	formatSpaceV1   byte = 3
 )
 
-// Marshal encodes s for the state store: a format byte followed by JSON.
-// The encoding of equal sessions is equal, because encoding/json sorts map
-// keys.
+// Marshal encodes s for the state store: a format byte followed by the JSON
+// that encoding/json would write without HTML escaping. The encoding of equal
+// sessions is equal, because map keys are sorted.
 func Marshal(s *Session) ([]byte, error) {
 	if s == nil {
 		return nil, errors.New("projection: cannot marshal a nil session")
 	}
-	return marshalWithFormat(formatSessionV1, s)
+	// The capacity is a guess that fits most sessions in one allocation.
+	size := 256 + 32*(len(s.Seen)+len(s.Search)+len(s.Cart)) + 80*len(s.Stateful)
+	return appendSession(append(make([]byte, 0, size), formatSessionV1), s), nil
 }
 
 // Unmarshal decodes bytes written by Marshal. It returns an error wrapping
