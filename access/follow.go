@@ -16,8 +16,10 @@ const (
 	// fetchMaxWait bounds how long one fetch waits on the broker for new
 	// records, and so how long Close waits for a fetch in flight. With
 	// MinBytes 1 a Kafka broker responds as soon as a record arrives, so
-	// the wait does not delay revocations.
-	fetchMaxWait = 250 * time.Millisecond
+	// the wait does not delay revocations. kafka-go also uses it as the
+	// deadline for the first bytes of each response, so it must exceed
+	// the broker's response time.
+	fetchMaxWait = 500 * time.Millisecond
 	// readRetryDelay is the pause before a partition reader that failed is
 	// opened again.
 	readRetryDelay = time.Second

@@ -23,10 +23,11 @@ type ReaderConfig struct {
 	// Start maps each topic to the offset of the first record to read, or to
 	// FirstOffset.
 	Start map[string]int64
-	// MaxWait bounds how long one fetch waits for new records on the broker.
-	// Default 100ms. NOTE: with the embedded broker, a 1s wait made the
-	// end-to-end tests about three times slower, so a broker may hold a
-	// fetch for the whole wait even when records arrive.
+	// MaxWait bounds how long one fetch waits for new records on the
+	// broker. Default 500ms. kafka-go also uses it as the deadline for the
+	// first bytes of each fetch response, so a broker that takes longer to
+	// respond, because it is busy or far away, makes every fetch fail. A
+	// reader's Close waits for its fetch in flight, up to MaxWait.
 	MaxWait time.Duration
 	Log     zerolog.Logger
 }
@@ -50,7 +51,7 @@ func NewPartitionReader(cfg ReaderConfig) (*PartitionReader, error) {
 		return nil, errors.New("ingest: no brokers configured")
 	}
 	if cfg.MaxWait == 0 {
-		cfg.MaxWait = 100 * time.Millisecond
+		cfg.MaxWait = 500 * time.Millisecond
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -165,9 +166,14 @@ func (r *PartitionReader) Close() error {
 	r.once.Do(func() {
 		r.cancel()
 		r.wg.Wait()
-		for _, kr := range r.readers {
-			errs = append(errs, kr.Close())
+		// Each kafka-go reader finishes its fetch in flight before it
+		// closes, which takes up to MaxWait, so they close together.
+		errs = make([]error, len(r.readers))
+		var closing sync.WaitGroup
+		for i, kr := range r.readers {
+			closing.Go(func() { errs[i] = kr.Close() })
 		}
+		closing.Wait()
 	})
 	return errors.Join(errs...)
 }
@@ -185,4 +191,40 @@ func kafkaLogger(log zerolog.Logger) kafka.LoggerFunc {
 		}
 		l.Warn().Msg(msg)
 	}
+}
+
+// backlogMaxWait is the fetch wait of a BacklogReader. A backlog reader
+// rarely waits for new records, but kafka-go also uses the wait as the
+// deadline for the first bytes of every fetch response. A busy broker that
+// needs longer to build a response makes every fetch time out, and the
+// reader then retries the same offset without end.
+const backlogMaxWait = time.Second
+
+// backlogMaxBytes bounds one fetch response of a BacklogReader, so that a
+// broker builds each response quickly.
+const backlogMaxBytes = 4 << 20
+
+// NewBacklogReader returns a reader of one partition of topic from its
+// first retained record, for reading a log that is already written, such
+// as a changelog during a restore. The caller closes it.
+func NewBacklogReader(brokers []string, topic string, partition int, log zerolog.Logger) (*kafka.Reader, error) {
+	if len(brokers) == 0 {
+		return nil, errors.New("ingest: no brokers configured")
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        brokers,
+		Topic:          topic,
+		Partition:      partition,
+		MinBytes:       1,
+		MaxBytes:       backlogMaxBytes,
+		MaxWait:        backlogMaxWait,
+		ReadBackoffMin: 50 * time.Millisecond,
+		ReadBackoffMax: time.Second,
+		ErrorLogger:    kafkaLogger(log.With().Str("topic", topic).Logger()),
+	})
+	if err := r.SetOffset(kafka.FirstOffset); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("ingest: read %s/%d from the start: %w", topic, partition, err)
+	}
+	return r, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/gridsession/gridsession/ingest"
 	"github.com/gridsession/gridsession/projection"
 	"github.com/gridsession/gridsession/statestore"
 )
@@ -86,11 +87,11 @@ func (p *partition) restore(ctx context.Context) (map[string]int64, error) {
 	defer p.w.cfg.Hooks.restoreDone(p.stage.name(), p.num)
 	p.log.Info().Str("changelog", topic).Int64("end_offset", end).Msg("restoring partition from the changelog")
 
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: p.w.cfg.Brokers, Topic: topic, Partition: p.num, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	if err := r.SetOffset(kafka.FirstOffset); err != nil {
+	r, err := ingest.NewBacklogReader(p.w.cfg.Brokers, topic, p.num, p.log)
+	if err != nil {
 		return nil, err
 	}
+	defer r.Close()
 
 	var pending []kafka.Message
 	var offsets map[string]int64

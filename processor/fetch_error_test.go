@@ -1,6 +1,7 @@
 package processor_test
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -71,4 +72,28 @@ func TestOneFetchErrorDoesNotStallTopic(t *testing.T) {
 	if e.appliedEvents() < 6 {
 		t.Fatalf("events after one transient fetch error were not applied within 20s")
 	}
+}
+
+// TestSlowBrokerStillFeedsPartition delays every fetch of the events topic
+// by 300ms before the broker responds. The worker must still apply events:
+// a fetch deadline shorter than the broker's response time fails every
+// fetch of that topic.
+func TestSlowBrokerStillFeedsPartition(t *testing.T) {
+	e := newEnv(t)
+	c := e.kafka.Cluster()
+	c.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, tp := range req.(*kmsg.FetchRequest).Topics {
+			if tp.Topic == e.topics.Events() {
+				c.SleepControl(func() { time.Sleep(300 * time.Millisecond) })
+				break
+			}
+		}
+		return nil, nil, false
+	})
+	e.start()
+	for i := range 4 {
+		e.send(e.event(fmt.Sprintf("s%d", i), map[string]any{"eventType": "CART_ADD", "productId": "p1"}))
+	}
+	waitFor(t, 30*time.Second, "the events applied", func() bool { return e.appliedEvents() == 4 })
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gridsession/gridsession/processor"
 	"github.com/gridsession/gridsession/projection"
@@ -107,4 +108,52 @@ func sameStored(t *testing.T, a, b *projection.Session) bool {
 		t.Fatal(err)
 	}
 	return string(x) == string(y)
+}
+
+// TestRestoreThroughSlowBroker restores from a broker that takes 300ms to
+// start each changelog fetch response. The restore must still finish: a
+// fetch deadline shorter than the broker's response time would make it
+// retry the same offset forever.
+func TestRestoreThroughSlowBroker(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	var msgs []kafka.Message
+	for _, s := range []string{"a", "b", "c", "d"} {
+		msgs = append(msgs, e.sessionRecord("t1", s, "store-1"),
+			e.event(s, map[string]any{"eventType": "CART_ADD", "productId": "p1", "int1": 1}))
+	}
+	e.send(msgs...)
+	waitFor(t, 30*time.Second, "all records applied", func() bool { return e.appliedEvents() == 4 })
+	e.stop()
+	before := storedSessions(t, e.dataDir)
+	if err := os.RemoveAll(e.dataDir); err != nil {
+		t.Fatal(err)
+	}
+
+	cluster := e.kafka.Cluster()
+	changelog := e.topics.SessionChangelog()
+	cluster.ControlKey(int16(kmsg.Fetch), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		for _, topic := range req.(*kmsg.FetchRequest).Topics {
+			if topic.Topic == changelog {
+				cluster.SleepControl(func() { time.Sleep(300 * time.Millisecond) })
+				break
+			}
+		}
+		return nil, nil, false
+	})
+
+	var restored atomic.Int64
+	e.start(func(w *processor.Worker) {
+		processor.SetHooks(w, processor.Hooks{OnResumed: func(stage string, _ int, _ map[string]int64) {
+			if stage == "session" {
+				restored.Add(1)
+			}
+		}})
+	})
+	waitFor(t, 30*time.Second, "the session partitions resumed", func() bool { return restored.Load() == testPartitions })
+	e.stop()
+	if after := storedSessions(t, e.dataDir); len(after) != len(before) {
+		t.Errorf("%d sessions restored, want %d", len(after), len(before))
+	}
 }
