@@ -27,7 +27,7 @@ func appendSession(buf []byte, s *Session) []byte {
 	w.int("created", s.Created)
 	w.str("recordCapture", s.RecordCaptureID)
 
-	w.cart(s.Cart)
+	writeMap(&w, "cart", s.Cart, appendInt)
 	w.int("cartUpdated", s.CartUpdated)
 	w.strs("search", s.Search)
 	if s.Rating != nil {
@@ -40,7 +40,7 @@ func appendSession(buf []byte, s *Session) []byte {
 	}
 	w.str("contact", s.Contact)
 	w.int("contactUpdated", s.ContactUpdated)
-	w.stateful(s.Stateful)
+	writeMap(&w, "stateful", s.Stateful, appendValue)
 
 	w.int("lastActivity", s.LastActivity)
 	w.uint("version", s.Version)
@@ -51,41 +51,26 @@ func appendSession(buf []byte, s *Session) []byte {
 	return append(w.buf, '}')
 }
 
-// cart writes the cart member unless the cart is empty.
-func (w *objectWriter) cart(cart map[string]int64) {
-	if len(cart) == 0 {
+// writeMap writes the member name as an object of m's entries, keys sorted,
+// each value written by value. It writes nothing when m is empty.
+func writeMap[V any](w *objectWriter, name string, m map[string]V, value func([]byte, V) []byte) {
+	if len(m) == 0 {
 		return
 	}
-	w.key("cart")
+	w.key(name)
 	w.buf = append(w.buf, '{')
-	for i, product := range sortedKeys(cart) {
+	for i, k := range sortedKeys(m) {
 		if i > 0 {
 			w.buf = append(w.buf, ',')
 		}
-		w.buf = appendString(w.buf, product)
+		w.buf = appendString(w.buf, k)
 		w.buf = append(w.buf, ':')
-		w.buf = strconv.AppendInt(w.buf, cart[product], 10)
+		w.buf = value(w.buf, m[k])
 	}
 	w.buf = append(w.buf, '}')
 }
 
-// stateful writes the stateful member unless there are no stateful values.
-func (w *objectWriter) stateful(values map[string]Value) {
-	if len(values) == 0 {
-		return
-	}
-	w.key("stateful")
-	w.buf = append(w.buf, '{')
-	for i, name := range sortedKeys(values) {
-		if i > 0 {
-			w.buf = append(w.buf, ',')
-		}
-		w.buf = appendString(w.buf, name)
-		w.buf = append(w.buf, ':')
-		w.buf = appendValue(w.buf, values[name])
-	}
-	w.buf = append(w.buf, '}')
-}
+func appendInt(buf []byte, v int64) []byte { return strconv.AppendInt(buf, v, 10) }
 
 // appendValue appends the JSON of one stateful value.
 func appendValue(buf []byte, v Value) []byte {
