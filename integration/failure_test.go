@@ -184,8 +184,9 @@ func auditLog(t *testing.T, path string) zerolog.Logger {
 	return zerolog.New(f).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 }
 
-// printTailOnFailure prints the last lines of the log at path when the test
-// fails.
+// printTailOnFailure prints the last lines above debug level of the log at
+// path when the test fails. With GRIDSESSION_KEEP_LOGS=DIR set, it also
+// copies the whole log into DIR.
 func printTailOnFailure(t *testing.T, path string) {
 	t.Cleanup(func() {
 		if !t.Failed() {
@@ -195,8 +196,13 @@ func printTailOnFailure(t *testing.T, path string) {
 		if dir := os.Getenv("GRIDSESSION_KEEP_LOGS"); dir != "" {
 			_ = os.WriteFile(filepath.Join(dir, filepath.Base(path)), data, 0o644)
 		}
-		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-		t.Logf("last lines of %s:\n%s", filepath.Base(path), strings.Join(lines[max(0, len(lines)-30):], "\n"))
+		var lines []string
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			if !strings.Contains(line, `"level":"debug"`) {
+				lines = append(lines, line)
+			}
+		}
+		t.Logf("last lines of %s above debug level:\n%s", filepath.Base(path), strings.Join(lines[max(0, len(lines)-30):], "\n"))
 	})
 }
 
