@@ -15,8 +15,10 @@ import (
 // larger batches amortize each Pebble commit, and a larger cache keeps
 // more sessions decoded across them.
 const (
-	replayBatchSize    = 5000
-	replayCacheEntries = 50_000
+	// DefaultReplayBatchSize is the batch size of a replay whose Config
+	// sets none.
+	DefaultReplayBatchSize = 5000
+	replayCacheEntries     = 50_000
 	// replayMemTableSize is the memtable size of each store a replay
 	// writes, in bytes. A replay rewrites each session many times in a
 	// short while; a large memtable keeps most rewrites out of flushes
@@ -50,7 +52,7 @@ func Replay(ctx context.Context, cfg Config, producer *ingest.Producer, progress
 	cfg.SpaceGroupID = fmt.Sprintf("gridsession-replay-%d-space", run)
 	cfg.Queries = nil
 	if cfg.BatchSize == 0 {
-		cfg.BatchSize = replayBatchSize
+		cfg.BatchSize = DefaultReplayBatchSize
 	}
 	if cfg.CacheEntries == 0 {
 		cfg.CacheEntries = replayCacheEntries

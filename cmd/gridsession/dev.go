@@ -15,7 +15,7 @@ import (
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("dev", "dev [flags]", stdout)
 	var f workerFlags
-	f.register(fs, "./data", false)
+	f.register(fs, useDev)
 	kafkaAddr := fs.String("kafka-addr", defaultKafka, "listen address of the embedded Kafka-protocol broker")
 	natsAddr := fs.String("nats-addr", "127.0.0.1:4222", "listen address of the embedded NATS server")
 	partitions := fs.Int("partitions", 8, "partitions of each topic created on first start")

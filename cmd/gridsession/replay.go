@@ -14,14 +14,13 @@ import (
 	"github.com/gridsession/gridsession/ingest"
 	"github.com/gridsession/gridsession/processor"
 	"github.com/gridsession/gridsession/projection"
-	"github.com/gridsession/gridsession/publish"
 	"github.com/gridsession/gridsession/schemas"
 )
 
 func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("replay", "replay --data-dir DIR [--from earliest|RFC3339] [flags]", stdout)
 	var f workerFlags
-	f.register(fs, "", true)
+	f.register(fs, useReplay)
 	from := fs.String("from", "earliest", "where the replay starts: earliest, or an RFC 3339 time such as 2026-12-01T00:00:00Z")
 	quiet := fs.Bool("quiet", false, "show no progress bar")
 	if err := parseFlags(fs, args); err != nil {
@@ -50,7 +49,7 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	key, err := f.contactKey(false)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (a replay needs the key of the workers that wrote the log; gridsession dev keeps its key in ./data/contact.key)", err)
 	}
 	lock, err := lockDataDir(f.dataDir)
 	if err != nil {
@@ -80,16 +79,7 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		_ = bar.Set64(done)
 	}
-	summary, runErr := processor.Replay(ctx, processor.Config{
-		Brokers:    f.kafka,
-		Topics:     ingest.Topics{Prefix: f.topicPrefix},
-		Subjects:   publish.Subjects{Prefix: f.subjectPrefix},
-		DataDir:    f.dataDir,
-		Validator:  schemas.NewValidator(f.regions...),
-		Projection: projection.Config{ContactKey: key, MaxClockSkew: f.maxClockSkew, CartTTL: f.cartTTL, RatingTTL: f.ratingTTL},
-		StartTime:  start,
-		Log:        log,
-	}, producer, progress)
+	summary, runErr := processor.Replay(ctx, replayConfig(&f, key, start, log), producer, progress)
 	barMu.Lock()
 	if bar != nil {
 		_ = bar.Finish()
@@ -100,4 +90,20 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	rate := float64(summary.Records) / max(summary.Took.Seconds(), 0.001)
 	fmt.Fprintf(stdout, "replayed %d of %d records in %s (%.0f records/s) into %s\n", summary.Records, summary.Total, summary.Took.Round(time.Millisecond), rate, f.dataDir)
 	return runErr
+}
+
+// replayConfig returns the processor configuration of a replay with the
+// flags f, the contact key and the start time.
+func replayConfig(f *workerFlags, key []byte, start time.Time, log zerolog.Logger) processor.Config {
+	return processor.Config{
+		Brokers:    f.kafka,
+		Topics:     ingest.Topics{Prefix: f.topicPrefix},
+		DataDir:    f.dataDir,
+		Validator:  schemas.NewValidator(f.regions...),
+		Projection: projection.Config{ContactKey: key, MaxClockSkew: f.maxClockSkew, CartTTL: f.cartTTL, RatingTTL: f.ratingTTL},
+		BatchSize:  f.batchSize,
+		StartTime:  start,
+		Clock:      f.clock.now(),
+		Log:        log,
+	}
 }

@@ -68,32 +68,54 @@ type workerFlags struct {
 	partitions   int
 }
 
-// register adds the worker flags to fs. With servers false, the Kafka and
-// NATS addresses are left out because the caller starts its own servers.
-func (f *workerFlags) register(fs *flag.FlagSet, dataDirDefault string, servers bool) {
+// flagUse names the command that registers the worker flags.
+type flagUse int
+
+const (
+	// useDev is dev, which starts its own broker and NATS server.
+	useDev flagUse = iota
+	// useRun is run, a worker against external servers.
+	useRun
+	// useReplay is replay, which reads Kafka into a fresh directory and
+	// publishes nothing, so it has no NATS or consumer group flags.
+	useReplay
+)
+
+// register adds the flags of the command use to fs.
+func (f *workerFlags) register(fs *flag.FlagSet, use flagUse) {
 	f.kafka = listFlag{defaultKafka}
 	f.nats = defaultNATS
+	f.subjectPrefix = publish.DefaultPrefix
+	f.group, f.spaceGroup = processor.DefaultGroupID, processor.DefaultSpaceGroupID
 	f.connectTimeout = defaultConnectTimeout
 	f.regions = listFlag(schemas.DefaultRegions)
-	if servers {
+	if use != useDev {
 		fs.Var(&f.kafka, "kafka", "Kafka bootstrap brokers, comma-separated host:port")
+	}
+	if use == useRun {
 		fs.StringVar(&f.nats, "nats", defaultNATS, "NATS server URL")
 	}
-	dataDirUsage := "directory of the worker's Pebble state"
-	if dataDirDefault == "" {
-		dataDirUsage += " (required)"
+	if use == useDev {
+		fs.StringVar(&f.dataDir, "data-dir", "./data", "directory of the worker's Pebble state, the embedded broker's log and the generated contact.key")
+	} else {
+		fs.StringVar(&f.dataDir, "data-dir", "", "directory of the worker's Pebble state (required)")
 	}
-	fs.StringVar(&f.dataDir, "data-dir", dataDirDefault, dataDirUsage)
 	fs.StringVar(&f.topicPrefix, "topic-prefix", ingest.DefaultPrefix, "prefix of the Kafka topic names")
-	fs.StringVar(&f.subjectPrefix, "subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
-	fs.StringVar(&f.group, "group", processor.DefaultGroupID, "Kafka consumer group of the session stage")
-	fs.StringVar(&f.spaceGroup, "space-group", processor.DefaultSpaceGroupID, "Kafka consumer group of the space stage")
+	if use != useReplay {
+		fs.StringVar(&f.subjectPrefix, "subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
+		fs.StringVar(&f.group, "group", processor.DefaultGroupID, "Kafka consumer group of the session stage")
+		fs.StringVar(&f.spaceGroup, "space-group", processor.DefaultSpaceGroupID, "Kafka consumer group of the space stage")
+	}
 	fs.Var(&f.regions, "regions", "served dataResidency regions, comma-separated; records of other regions are rejected")
 	fs.StringVar(&f.contactKeyFile, "contact-key-file", "", "file with the secret key (at least 16 bytes) for hashing contact values; GRIDSESSION_CONTACT_KEY may hold the key itself instead")
 	fs.DurationVar(&f.maxClockSkew, "max-clock-skew", 5*time.Minute, "how far an event time may run ahead of its Kafka record timestamp before it is clamped")
 	fs.DurationVar(&f.cartTTL, "cart-ttl", projection.DefaultCartTTL, "how long a cart lives after its last change, by event time")
 	fs.DurationVar(&f.ratingTTL, "rating-ttl", projection.DefaultRatingTTL, "how long a rating lives after it was given, by event time")
-	fs.IntVar(&f.batchSize, "batch-size", 1000, "maximum records folded per partition batch")
+	batchSize := 1000
+	if use == useReplay {
+		batchSize = processor.DefaultReplayBatchSize
+	}
+	fs.IntVar(&f.batchSize, "batch-size", batchSize, "maximum records folded per partition batch")
 	fs.Var(&f.clock, "clock", "time that expiry uses: wall for the system clock, or an RFC 3339 time to freeze it at, for tests and backfills")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: trace, debug, info, warn or error")
 }
@@ -300,7 +322,7 @@ func (o *workerOps) close(log zerolog.Logger) {
 func runWorker(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("run", "run [flags]", stdout)
 	var f workerFlags
-	f.register(fs, "", true)
+	f.register(fs, useRun)
 	fs.BoolVar(&f.createTopics, "create-topics", false, "create missing topics before starting")
 	fs.IntVar(&f.partitions, "partitions", 8, "partitions of each topic that --create-topics creates")
 	fs.StringVar(&f.httpAddr, "http", "", "listen address host:port of the HTTP server for /metrics, /healthz and /readyz, such as :9464; empty, the default, serves no HTTP")
