@@ -38,13 +38,20 @@ type apiFlags struct {
 	logLevel      string
 }
 
-func (f *apiFlags) register(fs *flag.FlagSet) {
+// register adds the shared flags to fs. sends is true for a command that
+// sends records, which take a missing tenant and region from the flags.
+func (f *apiFlags) register(fs *flag.FlagSet, sends bool) {
 	f.kafka = listFlag{defaultKafka}
 	f.regions = listFlag(schemas.DefaultRegions)
 	fs.Var(&f.kafka, "kafka", "Kafka bootstrap brokers, comma-separated host:port")
 	fs.StringVar(&f.nats, "nats", defaultNATS, "NATS server URL")
-	fs.StringVar(&f.tenant, "tenant", "rees46", "tenant id of the request, and of records sent without one")
-	fs.StringVar(&f.region, "region", "EU", "dataResidency of the request, and of records sent without one")
+	if sends {
+		fs.StringVar(&f.tenant, "tenant", "rees46", "tenantId of records sent without one")
+		fs.StringVar(&f.region, "region", "EU", "dataResidency of records sent without one")
+	} else {
+		fs.StringVar(&f.tenant, "tenant", "rees46", "tenant id of the request")
+		fs.StringVar(&f.region, "region", "EU", "dataResidency of the request")
+	}
 	fs.Var(&f.regions, "regions", "dataResidency regions the deployment serves, comma-separated, as given to the workers")
 	fs.StringVar(&f.topicPrefix, "topic-prefix", ingest.DefaultPrefix, "prefix of the Kafka topic names")
 	fs.StringVar(&f.subjectPrefix, "subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
@@ -144,7 +151,7 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 
 	fs := newFlagSet("send "+kind, "send "+kind+" [flags] | send "+kind+" [flags] - < records.json", stdout)
 	var f apiFlags
-	f.register(fs)
+	f.register(fs, true)
 	fields := registerRecordFlags(fs, kind)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -163,17 +170,42 @@ func runSend(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 
+	// A record given as flags is checked before connecting, so that an
+	// invalid one is reported as such even when no broker is reachable.
+	validator := schemas.NewValidator(f.regions...)
+	var record any
+	if !fromStdin {
+		record = fields.record(kind, &f)
+		if err := validateRecord(validator, record); err != nil {
+			return err
+		}
+	}
+
 	c, err := f.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
-	s := &sender{c: c, flags: &f, out: stdout, validator: schemas.NewValidator(f.regions...)}
+	s := &sender{c: c, flags: &f, out: stdout, validator: validator}
 	if fromStdin {
 		return s.sendStdin(ctx, kind)
 	}
-	return s.send(ctx, fields.record(kind, &f))
+	return s.send(ctx, record)
+}
+
+// validateRecord checks a *schemas.Client, *schemas.Session or
+// *schemas.Event as workers do.
+func validateRecord(v *schemas.Validator, record any) error {
+	switch r := record.(type) {
+	case *schemas.Client:
+		return v.ValidateClient(r)
+	case *schemas.Session:
+		return v.ValidateSession(r)
+	case *schemas.Event:
+		return v.ValidateEvent(r)
+	}
+	return fmt.Errorf("unknown record type %T", record)
 }
 
 func sendUsage(w io.Writer) {
@@ -438,13 +470,19 @@ func runGet(ctx context.Context, args []string, stdout io.Writer) error {
 		return errUsage
 	}
 
-	fs := newFlagSet("get "+kind, "get "+kind+" --session S [flags]", stdout)
-	var f apiFlags
-	f.register(fs)
-	session := fs.String("session", "", "session id")
-	var space *string
-	var creds credentialFlags
+	synopsis := "get session --session S [flags]"
 	if kind != "session" {
+		synopsis = "get " + kind + " --session S | --space S [flags]"
+	}
+	fs := newFlagSet("get "+kind, synopsis, stdout)
+	var f apiFlags
+	f.register(fs, false)
+	var session, space *string
+	var creds credentialFlags
+	if kind == "session" {
+		session = fs.String("session", "", "session id (required)")
+	} else {
+		session = fs.String("session", "", "session id, whose space is read")
 		space = fs.String("space", "", "space id, instead of --session")
 		creds.register(fs)
 	}
@@ -541,7 +579,7 @@ func runWatch(ctx context.Context, args []string, stdout io.Writer) error {
 
 	fs := newFlagSet("watch "+kind+" "+stream, "watch "+kind+" "+stream+" --"+kind+" ID [flags]", stdout)
 	var f apiFlags
-	f.register(fs)
+	f.register(fs, false)
 	id := fs.String(kind, "", kind+" id (required)")
 	count := fs.Int("count", 0, "stop after this many messages; 0 watches until Ctrl-C")
 	var creds credentialFlags

@@ -278,3 +278,14 @@ func TestAPICommandUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestSendValidatesBeforeConnecting sends an invalid event to an address
+// where no broker listens: the error must name the invalid field, not the
+// unreachable broker.
+func TestSendValidatesBeforeConnecting(t *testing.T) {
+	_, err := runAPI(t, sendCmd, "event", "--kafka", "127.0.0.1:1", "--timeout", "2s",
+		"--session", "s.1", "--client", "c1", "--type", "CART_ADD", "--product", "p1")
+	if err == nil || !strings.Contains(err.Error(), `sessionId "s.1"`) {
+		t.Errorf("send of an invalid event with no broker: %v, expected an error naming sessionId", err)
+	}
+}
