@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/rs/zerolog"
 
 	"github.com/gridsession/gridsession/publish"
 )
@@ -34,7 +33,16 @@ func runTail(ctx context.Context, args []string, stdout io.Writer) error {
 	session := fs.String("session", "", "watch only this session id")
 	space := fs.String("space", "", "watch only this space id")
 	subjectPrefix := fs.String("subject-prefix", publish.DefaultPrefix, "first token of every NATS subject")
+	timeout := fs.Duration("timeout", 10*time.Second, "maximum time to connect to NATS")
+	logLevel := fs.String("log-level", "warn", "log level on stderr, where losing and regaining the NATS connection is reported: trace, debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *timeout <= 0 {
+		return fmt.Errorf("invalid --timeout %s: must be positive, such as 10s", *timeout)
+	}
+	log, err := newLogger(*logLevel)
+	if err != nil {
 		return err
 	}
 	if err := noArguments(fs); err != nil {
@@ -56,9 +64,9 @@ func runTail(ctx context.Context, args []string, stdout io.Writer) error {
 		subject = subjects.Space(*tenant, *space)
 	}
 
-	connectCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	connectCtx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	nc, err := publish.Connect(connectCtx, *natsURL, "gridsession-tail", zerolog.Nop())
+	nc, err := publish.Connect(connectCtx, *natsURL, "gridsession-tail", log)
 	if err != nil {
 		return fmt.Errorf("%w (is gridsession dev running?)", err)
 	}
