@@ -47,6 +47,8 @@ type partition struct {
 	// off because the reader had records waiting.
 	reader        *ingest.PartitionReader
 	deferredSince time.Time
+	// moreDue is set when the last sweep left due timers for the next.
+	moreDue bool
 	// kafkaApplied maps each topic to the last applied offset that the
 	// group's committed offsets in Kafka reflect. Where it trails applied,
 	// the loop commits again. retryCommit is the earliest time of the next
@@ -84,7 +86,10 @@ func (p *partition) run(ctx context.Context) error {
 	dir := stageDir(p.w.cfg.DataDir, p.stage.name(), p.num)
 	opts := statestore.Options{Cache: p.w.cache, NoSync: p.w.cfg.NoSync}
 	if p.w.cfg.Replay {
+		// A replay that fails is run again into a fresh directory, so its
+		// stores keep no write-ahead log; finishReplay flushes them.
 		opts.MemTableSize = replayMemTableSize
+		opts.DisableWAL = true
 	}
 	store, err := statestore.Open(dir, opts)
 	if err != nil {
@@ -175,7 +180,27 @@ func (p *partition) run(ctx context.Context) error {
 		}
 		p.commitKafka()
 	}
+	if p.w.cfg.Replay {
+		return p.finishReplay(ctx)
+	}
 	return nil
+}
+
+// finishReplay expires every value due at the worker's clock, then writes
+// the store's memtables to table files. A replay puts sweeps off while it
+// reads its backlog and usually ends before one runs, so without the final
+// sweep the values it leaves would depend on its timing.
+func (p *partition) finishReplay(ctx context.Context) error {
+	p.reader = nil // the backlog is read: sweep now
+	for {
+		p.nextSweep = time.Time{}
+		if err := p.process(ctx, nil); err != nil {
+			return err
+		}
+		if !p.moreDue {
+			return p.store.Flush()
+		}
+	}
 }
 
 // commitKafka commits the applied offsets to Kafka for the topics where the
@@ -257,8 +282,9 @@ func (p *partition) dueTimers(now time.Time) ([]statestore.Timer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("processor: read timers of %s partition %d: %w", p.stage.name(), p.num, err)
 	}
-	if len(timers) == maxDueTimers {
-		p.nextSweep = real // more are due: look again after this batch
+	p.moreDue = len(timers) == maxDueTimers
+	if p.moreDue {
+		p.nextSweep = real // look again after this batch
 	}
 	return timers, nil
 }

@@ -57,6 +57,14 @@ type Options struct {
 	// whole batches only. By default every Commit is synced before it returns.
 	NoSync bool
 
+	// DisableWAL writes no write-ahead log, which also saves the disk space
+	// Pebble reserves for log files, about the memtable size per file.
+	// Commits are then kept only in memory until Flush writes them to table
+	// files, and Close without a Flush loses them. It implies NoSync. Use it
+	// only for a store that is rebuilt from scratch when a run fails, such
+	// as a replay's.
+	DisableWAL bool
+
 	// MemTableSize is the steady-state memtable size in bytes; 0 means
 	// DefaultMemTableSize. A larger memtable absorbs more rewrites of the
 	// same rows before a flush and leaves less for compactions, at the cost
@@ -110,6 +118,7 @@ func (o Options) pebbleOptions(logger zerolog.Logger) *pebble.Options {
 	if o.MemTableSize > 0 {
 		po.MemTableSize = o.MemTableSize
 	}
+	po.DisableWAL = o.DisableWAL
 	// Level 0's filter policy is inherited by every lower level.
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 

@@ -53,7 +53,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 
 	s := &Store{db: db, dir: dir, writeOpts: pebble.Sync}
-	if opts.NoSync {
+	if opts.NoSync || opts.DisableWAL {
 		s.writeOpts = pebble.NoSync
 	}
 	s.idle = sync.NewCond(&s.mu)
@@ -70,7 +70,7 @@ func Open(dir string, opts Options) (*Store, error) {
 func (s *Store) checkLayout() error {
 	value, closer, err := s.db.Get(layoutKey)
 	if errors.Is(err, pebble.ErrNotFound) {
-		if err := s.db.Set(layoutKey, encodeUint64(layoutVersion), pebble.Sync); err != nil {
+		if err := s.db.Set(layoutKey, encodeUint64(layoutVersion), s.writeOpts); err != nil {
 			return fmt.Errorf("statestore: write key layout version in %s: %w", s.dir, err)
 		}
 		return nil
@@ -268,6 +268,20 @@ func (s *Store) scan(prefix []byte, fn func(key, value []byte) error) (err error
 		if err := fn(iter.Key(), value); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// Flush writes every committed change that is still only in memory to
+// table files. A store opened with DisableWAL needs it before Close; other
+// stores do not.
+func (s *Store) Flush() error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	if err := s.db.Flush(); err != nil {
+		return fmt.Errorf("statestore: flush %s: %w", s.dir, err)
 	}
 	return nil
 }

@@ -3,9 +3,11 @@ package statestore
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -522,4 +524,50 @@ func TestConcurrentReadsAndClose(t *testing.T) {
 		t.Errorf("Close: %v", err)
 	}
 	readers.Wait()
+}
+
+// TestDisableWALKeepsFlushedCommits commits to a store without a
+// write-ahead log: what Flush wrote before Close survives a reopen, and the
+// log files Pebble still creates take no real space.
+func TestDisableWALKeepsFlushedCommits(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{DisableWAL: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.NewBatch()
+	b.Put("t1", "session", "s1", []byte("cart"))
+	b.SetOffset("events", 41)
+	commit(t, b)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	logs, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, log := range logs {
+		info, err := os.Stat(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		used := info.Size()
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			used = max(used, st.Blocks*512) // space reserved ahead counts too
+		}
+		if used > 64<<10 {
+			t.Errorf("store without a write-ahead log uses %d bytes for %s", used, log)
+		}
+	}
+
+	s = openStore(t, dir, Options{})
+	if v, found := getString(t, s, "t1", "session", "s1"); !found || v != "cart" {
+		t.Errorf("after reopen: %q, found %v, want %q", v, found, "cart")
+	}
+	if off, found, err := s.Offset("events"); err != nil || !found || off != 41 {
+		t.Errorf("offset after reopen: %d, %v, %v, want 41", off, found, err)
+	}
 }

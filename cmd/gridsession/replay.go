@@ -77,7 +77,9 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 			bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("records"),
 				progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionThrottle(200*time.Millisecond))
 		}
-		_ = bar.Set64(done)
+		// Records written during the replay are folded too, so done may
+		// pass the total taken at the start.
+		_ = bar.Set64(min(done, total))
 	}
 	summary, runErr := processor.Replay(ctx, replayConfig(&f, key, start, log), producer, progress)
 	barMu.Lock()
@@ -88,7 +90,8 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	barMu.Unlock()
 
 	rate := float64(summary.Records) / max(summary.Took.Seconds(), 0.001)
-	fmt.Fprintf(stdout, "replayed %d of %d records in %s (%.0f records/s) into %s\n", summary.Records, summary.Total, summary.Took.Round(time.Millisecond), rate, f.dataDir)
+	fmt.Fprintf(stdout, "replayed %d records in %s (%.0f records/s) into %s; the log held %d when the replay started\n",
+		summary.Records, summary.Took.Round(time.Millisecond), rate, f.dataDir, summary.Total)
 	return runErr
 }
 
