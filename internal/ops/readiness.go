@@ -15,6 +15,9 @@ import (
 //
 // NOTE: a worker that never gets a partition of a stage, because its group
 // has more members than the topic has partitions, stays unready.
+//
+// TODO: report unready while a stage waits to rejoin its group; once both
+// stages had partitions, a worker left without any stays ready.
 type Readiness struct {
 	mu sync.Mutex
 	// assigned records the stages that have had a partition assigned.
