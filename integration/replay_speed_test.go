@@ -4,15 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/gridsession/gridsession/internal/bench"
 	"github.com/gridsession/gridsession/processor"
 	"github.com/gridsession/gridsession/projection"
 )
@@ -82,4 +85,37 @@ func TestReplaySpeed(t *testing.T) {
 	t.Logf("the first batch was applied %s after the replay started", first.Round(time.Millisecond))
 	t.Logf("replayed %d records in %s: %.0f events/s, including joining the groups",
 		summary.Records, summary.Took.Round(time.Millisecond), float64(summary.Records)/summary.Took.Seconds())
+
+	// The same replay by the real binary, in its own process, gives the
+	// replay's peak memory apart from the broker's.
+	bin := buildBinary(t)
+	cmd := exec.CommandContext(ctx, bin, "replay", "--quiet", "--log-level", "warn", "--kafka", c.kafka.Addr(),
+		"--topic-prefix", c.topics.Prefix, "--clock", "2019-09-30T00:00:00Z", "--data-dir", filepath.Join(t.TempDir(), "replay-binary"))
+	cmd.Env = append(os.Environ(), "GRIDSESSION_CONTACT_KEY=integration-contact-key")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// VmHWM only grows, so its last reading before the exit is the peak,
+	// give or take the last 50ms. The rusage of the exited child would
+	// count the test process too: the child starts as a vfork of it.
+	var rss int64
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	for waiting := true; waiting; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("gridsession replay: %v\n%s", err, stderr.String())
+			}
+			waiting = false
+		case <-time.After(50 * time.Millisecond):
+			if n, err := bench.ProcessMaxRSS(cmd.Process.Pid); err == nil {
+				rss = n
+			}
+		}
+	}
+	out := stdout.String()
+	t.Logf("gridsession replay: %s; peak RSS (VmHWM) %d MiB", strings.TrimSpace(out), rss>>20)
 }
