@@ -56,21 +56,27 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.NoSync || opts.DisableWAL {
 		s.writeOpts = pebble.NoSync
 	}
+	// The layout version is written synced, unless the store keeps no
+	// write-ahead log: Pebble rejects synced writes then.
+	layoutOpts := pebble.Sync
+	if opts.DisableWAL {
+		layoutOpts = pebble.NoSync
+	}
 	s.idle = sync.NewCond(&s.mu)
 
-	if err := s.checkLayout(); err != nil {
+	if err := s.checkLayout(layoutOpts); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// checkLayout stores the key layout version in a new store and rejects a
-// store written with another version.
-func (s *Store) checkLayout() error {
+// checkLayout stores the key layout version in a new store, written with
+// opts, and rejects a store written with another version.
+func (s *Store) checkLayout(opts *pebble.WriteOptions) error {
 	value, closer, err := s.db.Get(layoutKey)
 	if errors.Is(err, pebble.ErrNotFound) {
-		if err := s.db.Set(layoutKey, encodeUint64(layoutVersion), s.writeOpts); err != nil {
+		if err := s.db.Set(layoutKey, encodeUint64(layoutVersion), opts); err != nil {
 			return fmt.Errorf("statestore: write key layout version in %s: %w", s.dir, err)
 		}
 		return nil
