@@ -100,7 +100,7 @@ func TestKillOneOfThreeWorkers(t *testing.T) {
 
 	// The kill comes once the groups are stable. The embedded broker
 	// keeps a member that dies while its join is in flight, with the
-	// partitions assigned to it, until the next rebalance; a real broker
+	// partitions assigned to it, until the next rebalance. A real broker
 	// drops it after the session timeout.
 	waitMembers(t, c, 3)
 

@@ -205,10 +205,10 @@ func (p *partition) finishReplay(ctx context.Context) error {
 
 // commitKafka commits the applied offsets to Kafka for the topics where the
 // group's committed offsets trail Pebble's. After a failure it tries again
-// on a later pass of the loop, at most once per commitRetryDelay. Pebble
-// holds the applied offsets, so a missed commit only makes the next owner
-// read a few records again. Without the retry, though, the group's lag
-// would stay high until a new record arrived.
+// on a later pass of the loop, at most once per commitRetryDelay. Workers
+// take their start offsets from Pebble or the changelog, never from Kafka,
+// so a missed commit only makes the group's lag read too high. Without the
+// retry it would stay high until a new record arrived.
 func (p *partition) commitKafka() {
 	if p.w.skipKafkaCommit || p.w.cfg.Replay {
 		return
@@ -252,8 +252,8 @@ func (p *partition) commitKafka() {
 		return
 	}
 	p.unsyncedSince = now // the next warning comes commitWarnAfter later
-	p.log.Warn().Err(err).Interface("offsets", behind).
-		Msg("kafka offset commits failed for 30s; the group's lag reads too high until one succeeds")
+	p.log.Warn().Err(err).Interface("offsets", behind).Dur("failing_for", commitWarnAfter).
+		Msg("kafka offset commits keep failing; the group's lag reads too high until one succeeds")
 }
 
 // dueTimers returns the timers due at now, by the worker's clock, once the

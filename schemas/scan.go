@@ -6,13 +6,13 @@ import "encoding/json"
 // every producer writes: one flat object of event members, no member twice,
 // strings without escapes. For such a record it fills w exactly as
 // encoding/json would and reports true. For anything else it reports false
-// and leaves w partly filled; the caller then starts over with
-// encoding/json, which also words the error of a bad record.
+// and may leave w partly filled. The caller then starts over with
+// encoding/json, which also writes the error message of a bad record.
 //
 // data must already be valid UTF-8 and within MaxRecordBytes. Decoding
-// events is most of the work of a replay, and encoding/json spends about
-// five times as long on one, mostly in reflection and a second validating
-// pass.
+// events is the largest cost of a replay. In BenchmarkDecodeEvent,
+// encoding/json's parse alone takes about 2.5 times as long as this scan
+// with validation.
 func scanEvent(data []byte, w *eventWire) bool {
 	s := scanner{data: data}
 	s.space()
@@ -295,8 +295,8 @@ func (s *scanner) end() bool {
 	return s.i == len(s.data)
 }
 
-// str reads a string and returns its contents. It refuses escapes and the
-// control characters JSON forbids in strings.
+// str reads a string and returns its contents. It rejects escapes, which
+// the slow path decodes, and the control characters JSON forbids in strings.
 func (s *scanner) str() ([]byte, bool) {
 	if !s.consume('"') {
 		return nil, false
